@@ -1,0 +1,135 @@
+/**
+ * Copy-up: before anything changes a lower entry, an upper copy is made, atomically.
+ * Data goes to a temporary name in the work directory (same file system as the upper), mode,
+ * owner and times are applied, and one rename puts it in place, so a crash never leaves a
+ * partial file in the merged view. Concurrent async copy-ups of one path run once.
+ * Parent directories are copied first, each with its own mode, owner and times; copying a
+ * directory copies only the directory.
+ */
+import * as fs from 'fs';
+import type { Stack } from './layers/stack';
+import type { Merged, Found } from './router/resolve';
+import { io, lstatOrNull, type Io } from './io';
+import { isKernelWhiteout } from './layers/whiteout';
+import { joinRel } from './paths';
+import { fsError } from './errors';
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+let tempCounter = 0;
+
+/** A fresh temporary path in the work directory, which is created on first use. */
+export function* tempPath(stack: Stack): Io<string> {
+  const work = stack.work!;
+  if (!stack.workReady) {
+    yield* io.mkdir(work, { recursive: true, mode: 0o700 });
+    stack.workReady = true;
+  }
+  return `${work}/${process.pid}-${++tempCounter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Remove a real upper entry by first moving it into the work directory (one atomic step). */
+export function* discard(stack: Stack, real: string): Io<void> {
+  const tmp = yield* tempPath(stack);
+  yield* io.rename(real, tmp);
+  yield* io.rm(tmp, { recursive: true, force: true });
+}
+
+function* applyOwner(p: string, st: fs.Stats, link: boolean): Io<void> {
+  if (!isRoot) return; // only root may give a file away; the kernel copies owner as the mounter
+  if (link) yield* io.lchown(p, st.uid, st.gid);
+  else yield* io.chown(p, st.uid, st.gid);
+}
+
+function* applyTimes(p: string, st: fs.Stats, link: boolean): Io<void> {
+  // Seconds with the sub-second part: Node keeps microseconds, not nanoseconds.
+  if (link) yield* io.lutimes(p, st.atimeMs / 1000, st.mtimeMs / 1000);
+  else yield* io.utimes(p, st.atimeMs / 1000, st.mtimeMs / 1000);
+}
+
+function* copyUpDirectory(target: string, st: fs.Stats): Io<void> {
+  try {
+    yield* io.mkdir(target, st.mode & 0o7777);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EEXIST') throw err;
+    return; // another process or task made it
+  }
+  yield* io.chmod(target, st.mode & 0o7777);
+  yield* applyOwner(target, st, false);
+  yield* applyTimes(target, st, false);
+}
+
+/**
+ * Make the directory chain from the merged root down to `res`'s parent exist in the upper.
+ * Returns the parent's real upper path.
+ */
+export function* copyUpParents(res: Merged): Io<string> {
+  const upper = res.stack.upper!;
+  const fresh: Array<{ real: string; st: fs.Stats }> = [];
+  for (const dir of res.chain) {
+    if (dir.members[0].layer === upper) continue;
+    const real = joinRel(upper.root, dir.rel);
+    const st = dir.members[0].st;
+    yield* io.once('dir:' + real, () => copyUpDirectory(real, st));
+    fresh.push({ real, st });
+  }
+  // Creating a child changed each fresh parent's mtime: put the lower times back, deepest first.
+  for (let i = fresh.length - 2; i >= 0; i--) yield* applyTimes(fresh[i].real, fresh[i].st, false);
+  return res.parent ? joinRel(upper.root, res.parent.rel) : upper.root;
+}
+
+/** The upper path of a merged entry, copying it up first when a lower layer serves it. */
+export function* copyUp(res: Merged): Io<string> {
+  const found = res.found!;
+  const upper = res.stack.upper!;
+  if (found.layer === upper) return found.real;
+  yield* copyUpParents(res);
+  const target = joinRel(upper.root, res.rel);
+  yield* io.once('up:' + target, () => copyUpEntry(res.stack, found, target));
+  return target;
+}
+
+function* copyUpEntry(stack: Stack, found: Found, target: string): Io<void> {
+  const existing = yield* lstatOrNull(target);
+  if (existing && !isKernelWhiteout(existing)) return; // done meanwhile (another task or process)
+  if (found.st.isDirectory()) {
+    if (existing) yield* io.unlink(target);
+    yield* copyUpDirectory(target, found.st);
+    return;
+  }
+  const tmp = yield* tempPath(stack);
+  try {
+    yield* cloneEntry(found, tmp);
+    yield* io.rename(tmp, target);
+  } catch (err) {
+    try { yield* io.rm(tmp, { force: true }); } catch { /* keep the first error */ }
+    throw err;
+  }
+}
+
+/**
+ * Copy one non-directory entry (file or symlink) to `to`, keeping data, mode, owner where
+ * permitted, and times. Not atomic by itself: callers copy to a temporary name.
+ */
+export function* cloneEntry(from: { real: string; st: fs.Stats }, to: string): Io<void> {
+  const st = from.st;
+  const link = st.isSymbolicLink();
+  if (!link && !st.isFile()) throw fsError('EPERM', 'copyfile'); // FIFOs, sockets, devices: no mknod in Node
+  if (link) {
+    yield* io.symlink(yield* io.readlink(from.real), to);
+  } else {
+    yield* io.copyFile(from.real, to, fs.constants.COPYFILE_FICLONE);
+    yield* io.chmod(to, st.mode & 0o7777);
+  }
+  yield* applyOwner(to, st, link);
+  yield* applyTimes(to, st, link);
+}
+
+/** Copy a directory's attributes onto a fresh directory `to` (not its contents). */
+export function* cloneDirectory(st: fs.Stats, to: string): Io<void> {
+  yield* copyUpDirectory(to, st);
+}
+
+/** Re-apply a directory's times after its contents were filled in. */
+export function* settleTimes(st: fs.Stats, to: string): Io<void> {
+  yield* applyTimes(to, st, false);
+}

@@ -1,0 +1,20 @@
+/**
+ * The last line of defence for "lower layers are never written": every mutating real call is
+ * checked against the lower roots of every live overlay, whatever path led to it (a bug, or a
+ * symlink planted in a layer that points into another lower).
+ */
+import { isAtOrUnder } from '../paths';
+import { fsError } from '../errors';
+
+const lowerRoots = new Map<string, number>();
+
+export function protectLowers(roots: readonly string[]): void {
+  for (const r of roots) lowerRoots.set(r, (lowerRoots.get(r) ?? 0) + 1);
+}
+
+export function guardWrite(realPath: string, syscall: string): void {
+  if (typeof realPath !== 'string') return;
+  for (const root of lowerRoots.keys()) {
+    if (isAtOrUnder(realPath, root)) throw fsError('EROFS', syscall);
+  }
+}

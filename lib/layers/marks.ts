@@ -1,0 +1,37 @@
+/** Writing and clearing whiteouts and opaque markers in the upper layer. */
+import { io, lstatOrNull, unlinkIfPresent, type Io } from '../io';
+import { whiteoutName, isKernelWhiteout, OPAQUE_MARKER } from './whiteout';
+
+/** Record the deletion of `name` in an upper directory. */
+export function* writeWhiteout(upperDir: string, name: string): Io<void> {
+  yield* io.writeFile(upperDir + '/' + whiteoutName(name), '', { flag: 'w' });
+}
+
+/** After a new entry `name` has been put in an upper directory, drop the whiteout it replaced. */
+export function* clearWhiteout(upperDir: string, name: string): Io<void> {
+  yield* unlinkIfPresent(upperDir + '/' + whiteoutName(name));
+}
+
+/**
+ * Before creating `name` in an upper directory, remove a kernel-form whiteout (a 0:0 device)
+ * sitting at that very name, which would otherwise block or be opened by the creation.
+ */
+export function* clearKernelWhiteout(upperDir: string, name: string): Io<boolean> {
+  const st = yield* lstatOrNull(upperDir + '/' + name);
+  if (st && isKernelWhiteout(st)) {
+    yield* io.unlink(upperDir + '/' + name);
+    return true;
+  }
+  return false;
+}
+
+/** True when the upper directory records a deletion of `name` (either form). */
+export function* hasWhiteout(upperDir: string, name: string): Io<boolean> {
+  if ((yield* lstatOrNull(upperDir + '/' + whiteoutName(name))) !== null) return true;
+  const st = yield* lstatOrNull(upperDir + '/' + name);
+  return st !== null && isKernelWhiteout(st);
+}
+
+export function* writeOpaqueMarker(dir: string): Io<void> {
+  yield* io.writeFile(dir + '/' + OPAQUE_MARKER, '', { flag: 'w' });
+}

@@ -1,0 +1,242 @@
+/**
+ * The Node-facing shape: builds an object with Node's fs API from the routing table.
+ * For each call: one cheap check "does any path argument lie under a mount?"; if not, the
+ * original function gets the caller's untouched arguments. Otherwise the operation runs in
+ * the form asked for, and errors are re-expressed with the caller's merged paths.
+ */
+import * as util from 'util';
+import type * as fsTypes from 'fs';
+import { original, originalPromises } from '../real-fs';
+import { parsePath } from '../paths';
+import { runSync, runAsync, type Io } from '../io';
+import { withPaths } from '../errors';
+import { PASS_TO_NODE } from '../ops/flags';
+import type { Stack } from '../layers/stack';
+import type { Target } from '../ops/target';
+import { ROUTES, FD_ROUTES, type Route } from './routes';
+import * as read from '../ops/read';
+import { lookupFd, forgetFd, onLowerHandle } from './fds';
+import { watchFileMerged, unwatchFileMerged } from './watch';
+import * as meta from '../ops/meta';
+import { resolve } from '../router/resolve';
+import { fsError } from '../errors';
+
+/** Finds the overlay whose mountpoint holds an absolute path (the longest mountpoint wins). */
+export interface MountTable {
+  find(abs: string): Stack | null;
+}
+
+type AnyFn = (...args: any[]) => any;
+
+function named<T extends AnyFn>(name: string, fn: T): T {
+  Object.defineProperty(fn, 'name', { value: name });
+  return fn;
+}
+
+export function buildFs(table: MountTable): typeof fsTypes {
+  /** Targets for the path arguments, or null when none lies under a mount (pass through). */
+  function targetsOf(args: unknown[], positions: readonly number[]): Target[] | null {
+    let inside = false;
+    const targets: Target[] = [];
+    for (const i of positions) {
+      const parsed = parsePath(args[i]);
+      if (!parsed) return null;
+      const stack = table.find(parsed.abs);
+      if (stack) inside = true;
+      targets.push({ ...parsed, stack });
+    }
+    return inside ? targets : null;
+  }
+
+  function withTargets(args: unknown[], positions: readonly number[], targets: Target[]): unknown[] {
+    const out = args.slice();
+    positions.forEach((p, i) => { out[p] = targets[i]; });
+    return out;
+  }
+
+  function present(err: unknown, route: Pick<Route, 'shows'>, args: unknown[], targets: Target[], absolute = false): unknown {
+    if (route.shows === 'symlink') return withPaths(err, String(args[0]), targets[0].shown);
+    const show = (t: Target | undefined) => (t ? (absolute ? t.abs : t.shown) : undefined);
+    return withPaths(err, show(targets[0]), show(targets[1]));
+  }
+
+  /** The three forms of one operation. */
+  function forms(route: Route, op: (...a: any[]) => Io<unknown>, absoluteErrors = false) {
+    const { name, paths } = route;
+    const origSync = original[name + 'Sync'] as AnyFn;
+    const origCallback = original[name] as AnyFn;
+    const origPromise = originalPromises[name] as AnyFn;
+    const sync = named(name + 'Sync', function (this: unknown, ...args: unknown[]) {
+      const targets = targetsOf(args, paths);
+      if (!targets) return origSync.apply(this, args);
+      try {
+        return runSync(op(...withTargets(args, paths, targets)));
+      } catch (err) {
+        if (err === PASS_TO_NODE) return origSync.apply(this, args);
+        throw present(err, route, args, targets, absoluteErrors);
+      }
+    });
+    const callback = named(name, function (this: unknown, ...args: unknown[]) {
+      const cb = args[args.length - 1];
+      const rest = args.slice(0, -1);
+      const targets = typeof cb === 'function' ? targetsOf(rest, paths) : null;
+      if (!targets) return origCallback.apply(this, args);
+      runAsync(op(...withTargets(rest, paths, targets))).then(
+        (value) => (cb as AnyFn)(null, value),
+        (err) => (err === PASS_TO_NODE ? origCallback.apply(this, args) : (cb as AnyFn)(present(err, route, args, targets, absoluteErrors))),
+      );
+    });
+    const promise = origPromise && named(name, async function (this: unknown, ...args: unknown[]) {
+      const targets = targetsOf(args, paths);
+      if (!targets) return origPromise.apply(this, args);
+      try {
+        return await runAsync(op(...withTargets(args, paths, targets)), { handles: name === 'open' });
+      } catch (err) {
+        if (err === PASS_TO_NODE) return origPromise.apply(this, args);
+        throw present(err, route, args, targets);
+      }
+    });
+    return { sync, callback, promise };
+  }
+
+  const api: Record<string, any> = {};
+  for (const key of Object.getOwnPropertyNames(original)) {
+    Object.defineProperty(api, key, Object.getOwnPropertyDescriptor(original, key)!);
+  }
+  const promises: Record<string, any> = { ...originalPromises };
+
+  for (const route of ROUTES) {
+    const f = forms(route, route.op);
+    api[route.name + 'Sync'] = f.sync;
+    api[route.name] = f.callback;
+    if (f.promise) promises[route.name] = f.promise;
+  }
+
+  // realpath: the JS forms report the absolute path in errors (Node's JS algorithm does), the
+  // native and promise forms the path as given; all return merged paths.
+  const rpJs = forms({ name: 'realpath', paths: [0], op: read.realpath }, (t: Target, o: unknown) => read.realpath(t, o, 'lstat'), true);
+  const rpNative = forms({ name: 'realpath', paths: [0], op: read.realpath }, (t: Target, o: unknown) => read.realpath(t, o, 'realpath'));
+  const nativeSync = named('native', function (this: unknown, ...args: unknown[]) {
+    return targetsOf(args, [0]) ? rpNative.sync.apply(this, args) : (original.realpathSync as any).native.apply(this, args);
+  });
+  const nativeCallback = named('native', function (this: unknown, ...args: unknown[]) {
+    const cb = args[args.length - 1];
+    if (typeof cb !== 'function' || !targetsOf(args.slice(0, -1), [0])) return (original.realpath as any).native.apply(this, args);
+    return rpNative.callback.apply(this, args);
+  });
+  api.realpathSync = Object.assign(rpJs.sync, { native: nativeSync });
+  api.realpath = Object.assign(rpJs.callback, { native: nativeCallback });
+  promises.realpath = rpNative.promise;
+
+  // exists: never throws; the callback gets a boolean only.
+  api.existsSync = named('existsSync', function (this: unknown, ...args: unknown[]) {
+    const targets = targetsOf(args, [0]);
+    if (!targets) return original.existsSync.apply(this, args as [fsTypes.PathLike]);
+    try { return runSync(read.exists(targets[0])); } catch { return false; }
+  });
+  const existsAsync = (p: unknown): Promise<boolean> => {
+    const targets = targetsOf([p], [0]);
+    if (!targets) return new Promise((r) => original.exists(p as fsTypes.PathLike, r));
+    return runAsync(read.exists(targets[0])).catch(() => false);
+  };
+  api.exists = named('exists', function (p: unknown, cb: (b: boolean) => void) {
+    if (typeof cb !== 'function') return (original.exists as AnyFn)(p, cb);
+    existsAsync(p).then(cb);
+  });
+  Object.defineProperty(api.exists, util.promisify.custom, { value: existsAsync });
+
+  // Descriptor functions: only descriptors the overlay opened on lower files are intercepted.
+  for (const { name, op } of FD_ROUTES) {
+    const lowerFd = (args: unknown[]) => lookupFd(args[0])?.lower === true;
+    api[name + 'Sync'] = named(name + 'Sync', function (this: unknown, ...args: unknown[]) {
+      if (!lowerFd(args)) return (original[name + 'Sync'] as AnyFn).apply(this, args);
+      return runSync((op as AnyFn)(...args));
+    });
+    api[name] = named(name, function (this: unknown, ...args: unknown[]) {
+      const cb = args[args.length - 1];
+      if (typeof cb !== 'function' || !lowerFd(args)) return (original[name] as AnyFn).apply(this, args);
+      runAsync((op as AnyFn)(...args.slice(0, -1))).then(() => (cb as AnyFn)(null), (e) => (cb as AnyFn)(e));
+    });
+  }
+  api.closeSync = named('closeSync', function (this: unknown, fd: number) {
+    const result = original.closeSync(fd);
+    forgetFd(fd);
+    return result;
+  });
+  api.close = named('close', function (this: unknown, fd: number, cb?: AnyFn) {
+    forgetFd(fd);
+    return (original.close as AnyFn).call(this, fd, cb);
+  });
+
+  // FileHandles opened on lower files: chmod/chown/utimes copy up instead of touching the lower.
+  onLowerHandle((fh) => {
+    const fd = fh.fd;
+    (fh as any).chmod = (mode: fsTypes.Mode) => runAsync(meta.fchmod(fd, mode));
+    (fh as any).chown = (uid: number, gid: number) => runAsync(meta.fchown(fd, uid, gid));
+    (fh as any).utimes = (a: fsTypes.TimeLike, m: fsTypes.TimeLike) => runAsync(meta.futimes(fd, a, m));
+  });
+
+  // Streams: Node's own stream classes, opening through the merged view; `.path` stays merged.
+  const streamFs = { open: api.open, close: api.close, read: original.read, write: original.write, writev: original.writev };
+  api.createReadStream = named('createReadStream', function (p: unknown, options?: unknown) {
+    const opts = typeof options === 'string' ? { encoding: options } : (options as Record<string, unknown> | undefined);
+    if (opts?.fs || opts?.fd !== undefined || !targetsOf([p], [0])) return original.createReadStream(p as string, options as any);
+    return new (original.ReadStream as any)(p, { ...opts, fs: streamFs });
+  });
+  api.createWriteStream = named('createWriteStream', function (p: unknown, options?: unknown) {
+    const opts = typeof options === 'string' ? { encoding: options } : (options as Record<string, unknown> | undefined);
+    if (opts?.fs || opts?.fd !== undefined || !targetsOf([p], [0])) return original.createWriteStream(p as string, options as any);
+    return new (original.WriteStream as any)(p, { ...opts, fs: streamFs });
+  });
+
+  api.openAsBlob = named('openAsBlob', function (p: unknown, options?: unknown) {
+    const targets = targetsOf([p], [0]);
+    if (!targets) return (original as any).openAsBlob(p, options);
+    try {
+      return runSync(read.openAsBlob(targets[0], options));
+    } catch (err) {
+      return Promise.reject(withPaths(err, targets[0].shown, undefined));
+    }
+  });
+
+  // watch: the serving real path for now (a composite watcher over all layers is issue #5).
+  const servingPath = (t: Target, syscall: string): string => {
+    const res = runSync(resolve(t.stack!, t.abs, true, t.slash, syscall));
+    if (res.kind === 'external') return res.real;
+    if (!res.found) throw withPaths(fsError('ENOENT', syscall), t.shown, undefined);
+    return res.found.real;
+  };
+  api.watch = named('watch', function (p: unknown, ...rest: unknown[]) {
+    const targets = targetsOf([p], [0]);
+    if (!targets) return (original.watch as AnyFn)(p, ...rest);
+    return (original.watch as AnyFn)(servingPath(targets[0], 'watch'), ...rest);
+  });
+  promises.watch = named('watch', function (p: unknown, ...rest: unknown[]) {
+    const targets = targetsOf([p], [0]);
+    if (!targets) return (originalPromises.watch as AnyFn)(p, ...rest);
+    return (originalPromises.watch as AnyFn)(servingPath(targets[0], 'watch'), ...rest);
+  });
+  api.watchFile = named('watchFile', function (p: unknown, options: unknown, listener?: unknown) {
+    const targets = targetsOf([p], [0]);
+    if (!targets) return (original.watchFile as AnyFn)(p, options, listener);
+    if (typeof options === 'function') { listener = options; options = {}; }
+    const t = targets[0];
+    const statNow = () => runAsync(read.stat(t, { throwIfNoEntry: false }) as Io<any>).then((st) => st ?? zeroStats());
+    return watchFileMerged(t.abs, statNow, (options ?? {}) as object, listener as any);
+  });
+  api.unwatchFile = named('unwatchFile', function (p: unknown, listener?: unknown) {
+    const targets = targetsOf([p], [0]);
+    if (!targets) return (original.unwatchFile as AnyFn)(p, listener);
+    unwatchFileMerged(targets[0].abs, listener as any);
+  });
+
+  Object.defineProperty(api, 'promises', { value: promises, enumerable: true, configurable: true, writable: false });
+  return api as typeof fsTypes;
+}
+
+function zeroStats(): fsTypes.Stats {
+  const st = Object.create((original.Stats as any).prototype);
+  for (const k of ['dev', 'mode', 'nlink', 'uid', 'gid', 'rdev', 'blksize', 'ino', 'size', 'blocks', 'atimeMs', 'mtimeMs', 'ctimeMs', 'birthtimeMs']) st[k] = 0;
+  for (const k of ['atime', 'mtime', 'ctime', 'birthtime']) st[k] = new Date(0);
+  return st;
+}

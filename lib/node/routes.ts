@@ -1,0 +1,72 @@
+/**
+ * The routing table: every path-taking function of Node's fs, which arguments are paths, and
+ * the one operation that serves it. `api.ts` turns each row into its sync, callback and
+ * promise forms. A test checks this table against the installed Node's fs.
+ */
+import * as read from '../ops/read';
+import * as names from '../ops/names';
+import * as meta from '../ops/meta';
+import * as copy from '../ops/copy';
+import * as opening from '../ops/open';
+import type { Io } from '../io';
+
+export interface Route {
+  /** The callback/promise name; the sync form is name + 'Sync'. */
+  readonly name: string;
+  /** Positions of the path arguments. */
+  readonly paths: readonly number[];
+  readonly op: (...args: any[]) => Io<unknown>;
+  /** Which forms exist in Node (default: all three). */
+  readonly forms?: { sync?: boolean; callback?: boolean; promise?: boolean };
+  /** How errors show the paths: Node's symlink shows the target first. */
+  readonly shows?: 'symlink';
+}
+
+export const ROUTES: readonly Route[] = [
+  { name: 'access', paths: [0], op: read.access },
+  { name: 'appendFile', paths: [0], op: opening.appendFile },
+  { name: 'chmod', paths: [0], op: meta.chmod },
+  { name: 'chown', paths: [0], op: meta.chown },
+  { name: 'copyFile', paths: [0, 1], op: copy.copyFile },
+  { name: 'cp', paths: [0, 1], op: copy.cp },
+  { name: 'lchown', paths: [0], op: meta.lchown },
+  { name: 'link', paths: [0, 1], op: names.link },
+  { name: 'lstat', paths: [0], op: read.lstat },
+  { name: 'lutimes', paths: [0], op: meta.lutimes },
+  { name: 'mkdir', paths: [0], op: names.mkdir },
+  { name: 'mkdtemp', paths: [0], op: names.mkdtemp },
+  { name: 'open', paths: [0], op: opening.open },
+  { name: 'opendir', paths: [0], op: read.opendir },
+  { name: 'readdir', paths: [0], op: read.readdir },
+  { name: 'readFile', paths: [0], op: read.readFile },
+  { name: 'readlink', paths: [0], op: read.readlink },
+  { name: 'rename', paths: [0, 1], op: names.rename },
+  { name: 'rm', paths: [0], op: names.rm },
+  { name: 'rmdir', paths: [0], op: names.rmdir },
+  { name: 'stat', paths: [0], op: read.stat },
+  { name: 'statfs', paths: [0], op: read.statfs },
+  { name: 'symlink', paths: [1], op: names.symlink, shows: 'symlink' },
+  { name: 'truncate', paths: [0], op: opening.truncate },
+  { name: 'unlink', paths: [0], op: names.unlink },
+  { name: 'utimes', paths: [0], op: meta.utimes },
+  { name: 'writeFile', paths: [0], op: opening.writeFile },
+];
+
+/** Descriptor functions that the overlay must intercept for descriptors it opened on lower files. */
+export const FD_ROUTES = [
+  { name: 'fchmod', op: meta.fchmod },
+  { name: 'fchown', op: meta.fchown },
+  { name: 'futimes', op: meta.futimes },
+] as const;
+
+/**
+ * Path-taking functions served by hand-written code in api.ts (their shapes differ from the
+ * callback/sync/promise pattern): exists, realpath (+ .native), createReadStream,
+ * createWriteStream, watch, watchFile, unwatchFile, openAsBlob; and on fs.promises: realpath,
+ * watch, lchmod (which Node does not implement on Linux).
+ */
+export const SPECIAL_PATH_FUNCTIONS = [
+  'exists', 'existsSync', 'realpath', 'realpathSync', 'createReadStream', 'createWriteStream',
+  'watch', 'watchFile', 'unwatchFile', 'openAsBlob',
+] as const;
+export const SPECIAL_PROMISE_FUNCTIONS = ['realpath', 'watch', 'lchmod'] as const;

@@ -1,0 +1,326 @@
+/** Operations on names: mkdir, mkdtemp, unlink, rmdir, rm, rename, link, symlink. */
+import * as path from 'path';
+import * as fs from 'fs';
+import { io, type Io } from '../io';
+import { fsError } from '../errors';
+import { locate, requireUpper, lowerEntry, type Target } from './target';
+import { listMerged } from './listing';
+import { lookupChild, type Merged, type Found } from '../router/resolve';
+import { copyUp, copyUpParents, tempPath, discard, cloneEntry, cloneDirectory, settleTimes } from '../copyup';
+import { writeWhiteout, clearWhiteout, clearKernelWhiteout, hasWhiteout, writeOpaqueMarker } from '../layers/marks';
+import { isReserved } from '../layers/whiteout';
+import { isAtOrUnder } from '../paths';
+import { reservedName } from './open';
+import type { Stack } from '../layers/stack';
+
+function modeOf(value: unknown, fallback: number): number {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value === 'string') return parseInt(value, 8);
+  return value as number;
+}
+
+// ---- mkdir ----------------------------------------------------------------------------
+
+/** Make directory `name` in an upper directory; over a whiteout it is made opaque (atomically). */
+function* makeDirectoryIn(stack: Stack, dir: string, name: string, mode: number): Io<void> {
+  const target = dir + '/' + name;
+  if (!(yield* hasWhiteout(dir, name))) {
+    yield* io.mkdir(target, mode);
+    return;
+  }
+  const tmp = yield* tempPath(stack);
+  yield* io.mkdir(tmp, mode);
+  yield* writeOpaqueMarker(tmp);
+  yield* clearKernelWhiteout(dir, name);
+  yield* io.rename(tmp, target);
+  yield* clearWhiteout(dir, name);
+}
+
+function* mkdirOne(t: Target, mode: number): Io<void> {
+  const res = yield* locate(t, false, 'mkdir');
+  if (res.kind === 'external') return yield* io.mkdir(res.real, mode) as Io<void>;
+  if (res.found || res.parent === null) throw fsError('EEXIST', 'mkdir');
+  if (isReserved(res.name)) throw reservedName('mkdir');
+  requireUpper(res, 'mkdir');
+  const dir = yield* copyUpParents(res);
+  yield* makeDirectoryIn(res.stack, dir, res.name, mode);
+}
+
+function* mkdirRecursive(t: Target, mode: number): Io<string | undefined> {
+  const missing: string[] = [];
+  let abs = t.abs;
+  for (;;) {
+    let res;
+    try {
+      res = yield* locate({ ...t, abs, slash: false }, true, 'mkdir');
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ENOENT') throw err;
+      res = null;
+    }
+    if (res && res.kind === 'external') {
+      yield* io.mkdir(path.join(res.real, ...missing.map((m) => path.basename(m))), { recursive: true, mode });
+      break;
+    }
+    if (res && res.found) {
+      if (!res.found.st.isDirectory()) throw fsError(abs === t.abs ? 'EEXIST' : 'ENOTDIR', 'mkdir');
+      break;
+    }
+    missing.unshift(abs);
+    abs = path.dirname(abs);
+  }
+  for (const p of missing) {
+    try {
+      yield* mkdirOne({ ...t, abs: p, slash: false }, mode);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') throw err;
+    }
+  }
+  if (missing.length === 0) return undefined;
+  return path.isAbsolute(t.shown) ? missing[0] : path.relative(process.cwd(), missing[0]);
+}
+
+export function* mkdir(t: Target, options?: unknown): Io<string | undefined> {
+  const opts = (options !== null && typeof options === 'object' ? options : { mode: options }) as { recursive?: boolean; mode?: unknown };
+  const mode = modeOf(opts.mode, 0o777);
+  if (opts.recursive) return yield* mkdirRecursive(t, mode);
+  yield* mkdirOne(t, mode);
+  return undefined;
+}
+
+const TEMP_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+export function* mkdtemp(t: Target, options?: unknown): Io<string | Buffer> {
+  const encoding = typeof options === 'string' ? options : (options as { encoding?: string } | undefined)?.encoding;
+  for (let attempt = 0; ; attempt++) {
+    let suffix = '';
+    for (let i = 0; i < 6; i++) suffix += TEMP_CHARS[Math.floor(Math.random() * TEMP_CHARS.length)];
+    const shown = t.shown + suffix;
+    try {
+      yield* mkdirOne({ ...t, abs: path.resolve(shown), shown, slash: false }, 0o700);
+      return encoding === 'buffer' ? Buffer.from(shown) : shown;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST' || attempt > 100) throw Object.assign(err as object, { syscall: 'mkdtemp' });
+    }
+  }
+}
+
+// ---- removal --------------------------------------------------------------------------
+
+/** The merged view of child `name` of a resolved directory, as if resolved directly. */
+function* childOf(parent: Merged, name: string): Io<Merged> {
+  const members = parent.found!.members;
+  const node = { merged: parent.merged, rel: parent.rel, members };
+  const merged = parent.merged === '/' ? '/' + name : parent.merged + '/' + name;
+  const rel = parent.rel === '' ? name : parent.rel + '/' + name;
+  const found = yield* lookupChild(members, name);
+  return { kind: 'merged', stack: parent.stack, merged, rel, name, parent: node, chain: [...parent.chain, node], found };
+}
+
+/** Does anything below the upper show this name (so that removing it needs a whiteout)? */
+function* shownBelow(res: Merged): Io<boolean> {
+  const f = res.found!;
+  if (f.layer.role === 'lower' || f.members.some((m) => m.layer.role === 'lower')) return true;
+  return (yield* lowerEntry(res)) !== null;
+}
+
+/** Remove a non-directory from the merged view. */
+function* removeEntry(res: Merged): Io<void> {
+  const dir = yield* copyUpParents(res);
+  if (yield* shownBelow(res)) yield* writeWhiteout(dir, res.name);
+  if (res.found!.layer.role === 'upper') yield* io.unlink(res.found!.real);
+}
+
+/** Remove an empty (as merged) directory from the merged view. */
+function* removeDirectory(res: Merged): Io<void> {
+  const f = res.found!;
+  const dir = yield* copyUpParents(res);
+  if (yield* shownBelow(res)) yield* writeWhiteout(dir, res.name);
+  if (f.layer.role !== 'upper') return;
+  try {
+    yield* io.rmdir(f.real);
+  } catch (err) {
+    // It still holds whiteouts or an opaque marker: move it out in one step, then delete.
+    if ((err as { code?: string }).code !== 'ENOTEMPTY') throw err;
+    yield* discard(res.stack, f.real);
+  }
+}
+
+export function* unlink(t: Target): Io<void> {
+  const res = yield* locate(t, false, 'unlink');
+  if (res.kind === 'external') return yield* io.unlink(res.real);
+  requireUpper(res, 'unlink');
+  if (!res.found) throw fsError('ENOENT', 'unlink');
+  if (res.found.st.isDirectory()) throw fsError('EISDIR', 'unlink');
+  yield* removeEntry(res);
+}
+
+export function* rmdir(t: Target, options?: { recursive?: boolean }): Io<void> {
+  if (options?.recursive) return yield* rm(t, { recursive: true, force: false });
+  const res = yield* locate(t, false, 'rmdir');
+  if (res.kind === 'external') return yield* io.rmdir(res.real);
+  requireUpper(res, 'rmdir');
+  const f = res.found;
+  if (!f) throw fsError('ENOENT', 'rmdir');
+  if (!f.st.isDirectory()) throw fsError('ENOTDIR', 'rmdir');
+  if (res.parent === null) throw fsError('EBUSY', 'rmdir');
+  if ((yield* listMerged(f.members)).length > 0) throw fsError('ENOTEMPTY', 'rmdir');
+  yield* removeDirectory(res);
+}
+
+function isDirectoryError(shown: string): Error {
+  const err = new Error(`Path is a directory: rm returned EISDIR (is a directory) ${shown}`) as Error & Record<string, unknown>;
+  err.name = 'SystemError';
+  err.code = 'ERR_FS_EISDIR';
+  err.errno = 21;
+  err.syscall = 'rm';
+  err.path = shown;
+  err.info = { code: 'EISDIR', message: 'is a directory', path: shown, syscall: 'rm', errno: 21 };
+  return err;
+}
+
+function* removeTree(res: Merged): Io<void> {
+  const f = res.found!;
+  if (!f.st.isDirectory()) return yield* removeEntry(res);
+  if (f.members.length === 1 && f.layer.role === 'upper' && !(yield* shownBelow(res))) {
+    yield* discard(res.stack, f.real); // only the upper holds it: one move, then delete
+    return;
+  }
+  for (const entry of yield* listMerged(f.members)) {
+    const child = yield* childOf(res, entry.name);
+    if (child.found) yield* removeTree(child);
+  }
+  yield* removeDirectory(res);
+}
+
+export function* rm(t: Target, options?: fs.RmOptions): Io<void> {
+  const res = yield* locate(t, false, 'lstat');
+  if (res.kind === 'external') return yield* io.rm(res.real, options ?? {});
+  if (!res.found) {
+    if (options?.force) return;
+    throw fsError('ENOENT', 'lstat');
+  }
+  if (res.found.st.isDirectory() && !options?.recursive) throw isDirectoryError(t.shown);
+  requireUpper(res, 'rm');
+  if (res.parent === null) throw fsError('EBUSY', 'rm');
+  yield* removeTree(res);
+}
+
+// ---- rename -----------------------------------------------------------------------------
+
+/** Copy a merged directory tree to a fresh real directory `to` (for a directory rename). */
+function* materialize(found: Found, to: string): Io<void> {
+  yield* cloneDirectory(found.st, to);
+  for (const entry of yield* listMerged(found.members)) {
+    const child = yield* lookupChild(found.members, entry.name);
+    if (!child) continue;
+    if (child.st.isDirectory()) yield* materialize(child, to + '/' + entry.name);
+    else yield* cloneEntry(child, to + '/' + entry.name);
+  }
+  yield* settleTimes(found.st, to);
+}
+
+function* renameEntry(rs: Merged, rd: Merged): Io<void> {
+  const below = yield* shownBelow(rs);
+  const from = yield* copyUp(rs);
+  const fromDir = path.dirname(from);
+  const toDir = yield* copyUpParents(rd);
+  if (below) yield* writeWhiteout(fromDir, rs.name);
+  yield* clearKernelWhiteout(toDir, rd.name);
+  yield* io.rename(from, toDir + '/' + rd.name);
+  yield* clearWhiteout(toDir, rd.name);
+}
+
+/**
+ * Directory rename. The kernel refuses lower and merged directories with EXDEV (redirect_dir
+ * off); we move the merged tree instead: a directory only the upper holds is renamed as is,
+ * any other is copied as merged into the work directory and moved in one rename.
+ */
+function* renameDirectory(rs: Merged, rd: Merged): Io<void> {
+  const f = rs.found!;
+  const stack = rs.stack;
+  const upper = stack.upper!;
+  const below = yield* shownBelow(rs);
+  const toDir = yield* copyUpParents(rd);
+  const lowerAtDest = yield* lowerEntry(rd);
+  const hideDest = lowerAtDest !== null && lowerAtDest.st.isDirectory();
+  const upperOnly = f.members.length === 1 && f.layer === upper;
+  let moving = f.real;
+  if (!upperOnly) {
+    moving = yield* tempPath(stack);
+    yield* materialize(f, moving);
+  }
+  if (hideDest) yield* writeOpaqueMarker(moving);
+  const fromDir = yield* copyUpParents(rs);
+  if (below) yield* writeWhiteout(fromDir, rs.name);
+  if (rd.found && rd.found.layer === upper) yield* discard(stack, rd.found.real);
+  yield* clearKernelWhiteout(toDir, rd.name);
+  yield* io.rename(moving, toDir + '/' + rd.name);
+  if (!upperOnly && f.layer === upper) yield* discard(stack, f.real);
+  yield* clearWhiteout(toDir, rd.name);
+}
+
+export function* rename(s: Target, d: Target): Io<void> {
+  if (!s.stack && !d.stack) return yield* io.rename(s.abs, d.abs);
+  if (s.stack !== d.stack) throw fsError('EXDEV', 'rename');
+  const rs = yield* locate(s, false, 'rename');
+  const rd = yield* locate(d, false, 'rename');
+  if (rs.kind === 'external' || rd.kind === 'external') {
+    if (rs.kind === 'external' && rd.kind === 'external') return yield* io.rename(rs.real, rd.real);
+    throw fsError('EXDEV', 'rename');
+  }
+  requireUpper(rs, 'rename');
+  const f = rs.found;
+  if (!f) throw fsError('ENOENT', 'rename');
+  if (rs.parent === null || rd.parent === null) throw fsError('EBUSY', 'rename');
+  const srcIsDir = f.st.isDirectory();
+  if (!srcIsDir && d.slash) throw fsError('ENOTDIR', 'rename');
+  if (rs.merged === rd.merged) return;
+  if (srcIsDir && isAtOrUnder(rd.merged, rs.merged)) throw fsError('EINVAL', 'rename');
+  if (isAtOrUnder(rs.merged, rd.merged)) throw fsError('ENOTEMPTY', 'rename');
+  const g = rd.found;
+  if (g) {
+    if (g.layer === f.layer && g.st.ino === f.st.ino && g.st.dev === f.st.dev) return; // hard links to one file
+    const destIsDir = g.st.isDirectory();
+    if (srcIsDir && !destIsDir) throw fsError('ENOTDIR', 'rename');
+    if (!srcIsDir && destIsDir) throw fsError('EISDIR', 'rename');
+    if (destIsDir && (yield* listMerged(g.members)).length > 0) throw fsError('ENOTEMPTY', 'rename');
+  }
+  if (isReserved(rd.name)) throw reservedName('rename');
+  if (srcIsDir) yield* renameDirectory(rs, rd);
+  else yield* renameEntry(rs, rd);
+}
+
+// ---- links ------------------------------------------------------------------------------
+
+export function* link(s: Target, d: Target): Io<void> {
+  if (!s.stack && !d.stack) return yield* io.link(s.abs, d.abs);
+  if (s.stack !== d.stack) throw fsError('EXDEV', 'link');
+  const rs = yield* locate(s, false, 'link');
+  const rd = yield* locate(d, false, 'link');
+  if (rs.kind === 'external' || rd.kind === 'external') {
+    if (rs.kind === 'external' && rd.kind === 'external') return yield* io.link(rs.real, rd.real);
+    throw fsError('EXDEV', 'link');
+  }
+  if (!rs.found) throw fsError('ENOENT', 'link');
+  if (rd.found || rd.parent === null) throw fsError('EEXIST', 'link');
+  requireUpper(rd, 'link');
+  if (rs.found.st.isDirectory()) throw fsError('EPERM', 'link');
+  if (isReserved(rd.name)) throw reservedName('link');
+  const from = yield* copyUp(rs);
+  const toDir = yield* copyUpParents(rd);
+  yield* clearKernelWhiteout(toDir, rd.name);
+  yield* io.link(from, toDir + '/' + rd.name);
+  yield* clearWhiteout(toDir, rd.name);
+}
+
+export function* symlink(target: string | Buffer, d: Target, type?: string | null): Io<void> {
+  const rd = yield* locate(d, false, 'symlink');
+  if (rd.kind === 'external') return yield* io.symlink(target, rd.real, type);
+  if (rd.found || rd.parent === null) throw fsError('EEXIST', 'symlink');
+  requireUpper(rd, 'symlink');
+  if (isReserved(rd.name)) throw reservedName('symlink');
+  const dir = yield* copyUpParents(rd);
+  yield* clearKernelWhiteout(dir, rd.name);
+  yield* io.symlink(target, dir + '/' + rd.name, type);
+  yield* clearWhiteout(dir, rd.name);
+}

@@ -1,0 +1,184 @@
+/** Operations that only read: stat, access, readFile, readlink, realpath, readdir, opendir, statfs. */
+import * as fs from 'fs';
+import { io, type Io } from '../io';
+import { fsError } from '../errors';
+import { locate, type Target } from './target';
+import { listMerged } from './listing';
+import { lookupChild, type Found } from '../router/resolve';
+import { MergedDir } from '../node/dir';
+import { toFlags, writesData } from './flags';
+import { prepareOpen } from './open';
+import { original } from '../real-fs';
+
+type StatOpts = fs.StatOptions & { throwIfNoEntry?: boolean };
+
+function noEntry(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+function* statOf(t: Target, follow: boolean, options: StatOpts | undefined, syscall: string): Io<fs.Stats | fs.BigIntStats | undefined> {
+  const quiet = options?.throwIfNoEntry === false;
+  let res;
+  try {
+    res = yield* locate(t, follow, syscall);
+  } catch (err) {
+    if (quiet && noEntry(err)) return undefined;
+    throw err;
+  }
+  const bigint = options?.bigint === true ? { bigint: true } : undefined;
+  if (res.kind === 'external') {
+    try {
+      return follow ? yield* io.stat(res.real, bigint) : yield* io.lstat(res.real, bigint);
+    } catch (err) {
+      if (quiet && noEntry(err)) return undefined;
+      throw err;
+    }
+  }
+  if (!res.found) {
+    if (quiet) return undefined;
+    throw fsError('ENOENT', syscall);
+  }
+  const st: any = bigint ? yield* io.lstat(res.found.real, bigint) : res.found.st;
+  // A merged directory reports nlink 1, as the kernel's does.
+  if (res.found.members.length > 1) st.nlink = bigint ? 1n : 1;
+  return st;
+}
+
+export function* stat(t: Target, options?: StatOpts) { return yield* statOf(t, true, options, 'stat'); }
+export function* lstat(t: Target, options?: StatOpts) { return yield* statOf(t, false, options, 'lstat'); }
+
+export function* exists(t: Target): Io<boolean> {
+  try {
+    return (yield* statOf(t, true, { throwIfNoEntry: false }, 'access')) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+export function* access(t: Target, mode: number = fs.constants.F_OK): Io<void> {
+  const res = yield* locate(t, true, 'access');
+  if (res.kind === 'external') return yield* io.access(res.real, mode);
+  if (!res.found) throw fsError('ENOENT', 'access');
+  const wantsWrite = (mode & fs.constants.W_OK) !== 0;
+  if (wantsWrite && !res.stack.upper) throw fsError('EROFS', 'access');
+  if (!wantsWrite || res.found.layer.role === 'upper') return yield* io.access(res.found.real, mode);
+  // A lower entry is writable through the overlay when its mode allows it (copy-up comes later):
+  // ask the real file only for the other bits, and judge write permission by the mode bits.
+  yield* io.access(res.found.real, mode & ~fs.constants.W_OK);
+  if (!mayWrite(res.found.st)) throw fsError('EACCES', 'access');
+}
+
+function mayWrite(st: fs.Stats): boolean {
+  const uid = process.getuid?.();
+  if (uid === 0) return true;
+  if (st.uid === uid) return (st.mode & 0o200) !== 0;
+  if (process.getgroups?.().includes(st.gid) || st.gid === process.getgid?.()) return (st.mode & 0o020) !== 0;
+  return (st.mode & 0o002) !== 0;
+}
+
+export function* readFile(t: Target, options?: unknown): Io<string | Buffer> {
+  const opts = (typeof options === 'string' ? { encoding: options } : options ?? {}) as { flag?: unknown; encoding?: BufferEncoding | null };
+  const flags = toFlags(opts.flag, 'r');
+  if (writesData(flags) || (flags & fs.constants.O_CREAT) !== 0) {
+    const opened = yield* prepareOpen(t, flags, 0o666);
+    const data = yield* io.readFile(opened.real, { ...opts, flag: opened.flags });
+    yield* opened.finish();
+    return data;
+  }
+  const res = yield* locate(t, true, 'open');
+  if (res.kind === 'external') return yield* io.readFile(res.real, options);
+  if (!res.found) throw fsError('ENOENT', 'open');
+  return yield* io.readFile(res.found.real, { ...opts, flag: flags });
+}
+
+export function* readlink(t: Target, options?: unknown): Io<string | Buffer> {
+  const res = yield* locate(t, false, 'readlink');
+  if (res.kind === 'external') return yield* io.readlink(res.real, options);
+  if (!res.found) throw fsError('ENOENT', 'readlink');
+  return yield* io.readlink(res.found.real, options);
+}
+
+function encodingOf(options: unknown): BufferEncoding | 'buffer' | undefined {
+  if (typeof options === 'string') return options as BufferEncoding;
+  return (options as { encoding?: BufferEncoding | 'buffer' } | undefined)?.encoding ?? undefined;
+}
+
+function encodeName(name: string, encoding: BufferEncoding | 'buffer' | undefined): string | Buffer {
+  if (encoding === 'buffer') return Buffer.from(name);
+  if (!encoding || encoding === 'utf8' || encoding === 'utf-8') return name;
+  return Buffer.from(name).toString(encoding);
+}
+
+/** realpath: the merged path with every symlink resolved in the merged namespace. */
+export function* realpath(t: Target, options: unknown, syscall: string): Io<string | Buffer> {
+  const res = yield* locate(t, true, syscall);
+  if (res.kind === 'external') return yield* io.realpath(res.real, options);
+  if (!res.found) throw fsError('ENOENT', syscall);
+  return encodeName(res.merged, encodingOf(options));
+}
+
+interface ReaddirOpts { encoding?: BufferEncoding | 'buffer' | null; withFileTypes?: boolean; recursive?: boolean }
+
+function* directoryAt(t: Target, syscall: string): Io<Found | { external: string }> {
+  const res = yield* locate(t, true, syscall);
+  if (res.kind === 'external') return { external: res.real };
+  if (!res.found) throw fsError('ENOENT', syscall);
+  if (!res.found.st.isDirectory()) throw fsError('ENOTDIR', syscall);
+  return res.found;
+}
+
+/** Merged entries of a directory as Dirents naming merged parent paths; recursive when asked. */
+function* direntsOf(found: Found, shown: string, recursive: boolean, encoding: ReaddirOpts['encoding']): Io<Array<{ rel: string; dirent: fs.Dirent }>> {
+  const out: Array<{ rel: string; dirent: fs.Dirent }> = [];
+  const queue: Array<{ found: Found; rel: string }> = [{ found, rel: '' }];
+  while (queue.length > 0) {
+    const dir = queue.shift()!;
+    const parentPath = dir.rel === '' ? shown : shown.replace(/\/?$/, '/') + dir.rel;
+    for (const entry of yield* listMerged(dir.found.members)) {
+      const d = entry.dirent as any;
+      d.name = encodeName(entry.name, encoding ?? undefined);
+      d.parentPath = parentPath;
+      d.path = parentPath;
+      const rel = dir.rel === '' ? entry.name : dir.rel + '/' + entry.name;
+      out.push({ rel, dirent: d });
+      if (recursive && entry.dirent.isDirectory()) {
+        const child = yield* lookupChild(dir.found.members, entry.name);
+        if (child && child.st.isDirectory()) queue.push({ found: child, rel });
+      }
+    }
+  }
+  return out;
+}
+
+export function* readdir(t: Target, options?: unknown): Io<Array<string | Buffer | fs.Dirent>> {
+  const opts: ReaddirOpts = typeof options === 'string' ? { encoding: options as BufferEncoding } : ((options ?? {}) as ReaddirOpts);
+  const dir = yield* directoryAt(t, 'scandir');
+  if ('external' in dir) return (yield { op: 'readdir', args: [dir.external, options] }) as Array<string>;
+  const entries = yield* direntsOf(dir, t.shown, opts.recursive === true, opts.encoding);
+  if (opts.withFileTypes) return entries.map((e) => e.dirent);
+  return entries.map((e) => encodeName(e.rel, opts.encoding ?? undefined));
+}
+
+/** opendir: a Dir over a snapshot of the merged listing taken now (like the kernel's per-open cache). */
+export function* opendir(t: Target, options?: { recursive?: boolean; encoding?: BufferEncoding | 'buffer' }): Io<fs.Dir> {
+  const dir = yield* directoryAt(t, 'opendir');
+  if ('external' in dir) return (yield { op: 'opendir', args: [dir.external, options] }) as fs.Dir;
+  const entries = yield* direntsOf(dir, t.shown, options?.recursive === true, options?.encoding);
+  return new MergedDir(t.shown, entries.map((e) => e.dirent)) as unknown as fs.Dir;
+}
+
+export function* statfs(t: Target, options?: unknown): Io<fs.StatsFs> {
+  const res = yield* locate(t, true, 'statfs');
+  if (res.kind === 'external') return yield* io.statfs(res.real, options);
+  if (!res.found) throw fsError('ENOENT', 'statfs');
+  // Like the kernel, report the upper's file system (where writes go).
+  return yield* io.statfs(res.stack.upper ? res.stack.upper.root : res.found.real, options);
+}
+
+export function* openAsBlob(t: Target, options?: unknown): Io<Promise<Blob>> {
+  const res = yield* locate(t, true, 'open');
+  if (res.kind === 'external') return (original as any).openAsBlob(res.real, options);
+  if (!res.found) throw fsError('ENOENT', 'open');
+  return (original as any).openAsBlob(res.found.real, options);
+}

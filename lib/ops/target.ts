@@ -1,0 +1,32 @@
+/** What every operation receives for a path argument, and how it finds what serves it. */
+import type { Stack } from '../layers/stack';
+import type { PathInput } from '../paths';
+import { resolve, lookupChild, type Resolved, type Merged, type Found } from '../router/resolve';
+import { fsError } from '../errors';
+import type { Io } from '../io';
+
+export interface Target extends PathInput {
+  /** The overlay whose mountpoint holds this path, or null for a path outside every mount. */
+  readonly stack: Stack | null;
+}
+
+export function* locate(t: Target, follow: boolean, syscall: string): Io<Resolved> {
+  if (!t.stack) return { kind: 'external', real: t.abs };
+  return yield* resolve(t.stack, t.abs, follow, t.slash, syscall);
+}
+
+/** Throws EROFS when the overlay has no upper layer. */
+export function requireUpper(res: Merged, syscall: string): void {
+  if (!res.stack.upper) throw fsError('EROFS', syscall);
+}
+
+/** The entry a lower layer would show at `res` if the upper did not cover it (null if none). */
+export function* lowerEntry(res: Merged): Io<Found | null> {
+  if (!res.parent) return null;
+  const lowers = res.parent.members.filter((m) => m.layer.role === 'lower');
+  return lowers.length === 0 ? null : yield* lookupChild(lowers, res.name);
+}
+
+export function isDir(found: Found | null): boolean {
+  return found !== null && found.st.isDirectory();
+}

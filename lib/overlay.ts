@@ -1,0 +1,89 @@
+/** createOverlay: the public object tying a layer stack to a Node-shaped fs. */
+import type { Overlay, OverlayOptions, PathArg, WhichResult, LayerInfo, LayerEntry } from './types';
+import type { Stack, Layer } from './layers/stack';
+import { entryType } from './layers/stack';
+import { normalizeOptions } from './options';
+import { buildFs } from './node/api';
+import { protectLowers } from './layers/guard';
+import { parsePath, isAtOrUnder, joinRel } from './paths';
+import { runSync, lstatOrNull } from './io';
+import { resolve } from './router/resolve';
+import { real } from './real-fs';
+import { isKernelWhiteout } from './layers/whiteout';
+
+/** Remove temporaries left in the work directory by processes that are gone (a crash mid copy-up). */
+function cleanStaleTemporaries(work: string): void {
+  let names: string[];
+  try { names = real.readdirSync(work); } catch { return; }
+  for (const name of names) {
+    const pid = Number(/^(\d+)-/.exec(name)?.[1]);
+    if (!pid || pid === process.pid || alive(pid)) continue;
+    try { real.rmSync(work + '/' + name, { recursive: true, force: true }); } catch { /* next start tries again */ }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
+  }
+}
+
+export function createStack(options: OverlayOptions): Stack {
+  const o = normalizeOptions(options);
+  const layers: Layer[] = [];
+  if (o.upper) layers.push({ index: 0, role: 'upper', root: o.upper });
+  for (const root of o.lower) layers.push({ index: layers.length, role: 'lower', root });
+  protectLowers(o.lower);
+  if (o.workdir) cleanStaleTemporaries(o.workdir);
+  return { mount: o.mountpoint, layers, upper: layers[0].role === 'upper' ? layers[0] : null, work: o.workdir, workReady: false };
+}
+
+function info(layer: Layer): LayerInfo {
+  return { index: layer.index, role: layer.role, root: layer.root };
+}
+
+export function createOverlay(options: OverlayOptions): Overlay {
+  const stack = createStack(options);
+  const fs = buildFs({ find: (abs) => (isAtOrUnder(abs, stack.mount) ? stack : null) });
+
+  function which(p: PathArg): WhichResult | null {
+    const parsed = parsePath(p);
+    if (!parsed || !isAtOrUnder(parsed.abs, stack.mount)) return null;
+    let res;
+    try {
+      res = runSync(resolve(stack, parsed.abs, false));
+    } catch {
+      return null;
+    }
+    if (res.kind === 'external' || !res.found) return null;
+    const f = res.found;
+    const serving: LayerEntry = { layer: info(f.layer), realPath: f.real, type: entryType(f.st) };
+    const layers: LayerEntry[] = f.st.isDirectory()
+      ? f.members.map((m) => ({ layer: info(m.layer), realPath: m.real, type: 'directory' as const }))
+      : [serving, ...shadowed(stack, f.layer, res.rel)];
+    return { path: res.merged, ...serving, layers };
+  }
+
+  return {
+    mountpoint: stack.mount,
+    upper: stack.upper?.root ?? null,
+    lower: stack.layers.filter((l) => l.role === 'lower').map((l) => l.root),
+    workdir: stack.work,
+    fs,
+    which,
+  };
+}
+
+/** Entries at the same relative path in the layers below the serving one (what it shadows). */
+function shadowed(stack: Stack, serving: Layer, rel: string): LayerEntry[] {
+  const out: LayerEntry[] = [];
+  for (const layer of stack.layers.slice(serving.index + 1)) {
+    const p = joinRel(layer.root, rel);
+    const st = runSync(lstatOrNull(p));
+    if (st && !isKernelWhiteout(st)) out.push({ layer: info(layer), realPath: p, type: entryType(st) });
+  }
+  return out;
+}

@@ -1,0 +1,16 @@
+'use strict';
+// The ESM entry re-exports the CommonJS build, so that `import` and `require` share one
+// module instance (one mount table, one patch state) instead of two diverging copies.
+const fs = require('fs');
+const path = require('path');
+const cjs = require('../dist/cjs/index.js');
+const names = Object.keys(cjs).filter((n) => n !== 'default' && n !== '__esModule');
+const out = path.join(__dirname, '..', 'dist', 'esm');
+fs.mkdirSync(out, { recursive: true });
+const body = [
+  "import cjs from '../cjs/index.js';",
+  `export const { ${names.join(', ')} } = cjs;`,
+  'export default cjs;',
+  '',
+].join('\n');
+fs.writeFileSync(path.join(out, 'index.mjs'), body);
