@@ -1,7 +1,7 @@
 /** Operations on names: mkdir, mkdtemp, unlink, rmdir, rm, rename, link, symlink. */
 import * as path from 'path';
 import * as fs from 'fs';
-import { io, type Io } from '../io';
+import { io, lstatOrNull, type Io } from '../io';
 import { fsError } from '../errors';
 import { locate, requireUpper, lowerEntry, type Target } from './target';
 import { listMerged } from './listing';
@@ -132,16 +132,18 @@ function* removeEntry(res: Merged): Io<void> {
 
 /** Remove an empty (as merged) directory from the merged view. */
 function* removeDirectory(res: Merged): Io<void> {
-  const f = res.found!;
   const dir = yield* copyUpParents(res);
   if (yield* shownBelow(res)) yield* writeWhiteout(dir, res.name);
-  if (f.layer.role !== 'upper') return;
+  // Look at the upper itself: removing children may have copied this directory up meanwhile.
+  const upperCopy = dir + '/' + res.name;
+  const st = yield* lstatOrNull(upperCopy);
+  if (!st || !st.isDirectory()) return;
   try {
-    yield* io.rmdir(f.real);
+    yield* io.rmdir(upperCopy);
   } catch (err) {
     // It still holds whiteouts or an opaque marker: move it out in one step, then delete.
     if ((err as { code?: string }).code !== 'ENOTEMPTY') throw err;
-    yield* discard(res.stack, f.real);
+    yield* discard(res.stack, upperCopy);
   }
 }
 
