@@ -5,4 +5,6 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }] },
   testTimeout: 60000,
+  globalSetup: '<rootDir>/test/global/setup.js',
+  globalTeardown: '<rootDir>/test/global/teardown.js',
 };

@@ -1,0 +1,6 @@
+'use strict';
+const { checksums } = require('./fixtures-checksum');
+
+module.exports = async function globalSetup() {
+  globalThis.__FIXTURE_SUMS__ = JSON.stringify(checksums());
+};
