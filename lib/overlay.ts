@@ -38,7 +38,7 @@ export function createStack(options: OverlayOptions): Stack {
   for (const root of o.lower) layers.push({ index: layers.length, role: 'lower', root });
   protectLowers(o.lower);
   if (o.workdir) cleanStaleTemporaries(o.workdir);
-  return { mount: o.mountpoint, layers, upper: layers[0].role === 'upper' ? layers[0] : null, work: o.workdir, workReady: false };
+  return { mount: o.mountpoint, layers, upper: layers[0].role === 'upper' ? layers[0] : null, work: o.workdir, workReady: false, roots: null };
 }
 
 function info(layer: Layer): LayerInfo {

@@ -20,6 +20,11 @@ export interface Stack {
   readonly work: string | null;
   /** Set once the work directory is known to exist. */
   workReady: boolean;
+  /**
+   * The merged root's members, kept between calls: layer roots do not come and go. Their
+   * stats are refreshed whenever the root itself is what a call asks about.
+   */
+  roots: Member[] | null;
 }
 
 /** A directory of one layer that takes part in a merged directory. */

@@ -80,13 +80,15 @@ export function* lookupChild(members: readonly Member[], name: string): Io<Found
 }
 
 /** The merged root's members: every layer root, down to the first opaque one. */
-export function* rootMembers(stack: Stack): Io<Member[]> {
+export function* rootMembers(stack: Stack, fresh = false): Io<Member[]> {
+  if (stack.roots && !fresh) return stack.roots;
   const members: Member[] = [];
   for (const layer of stack.layers) {
     const st = yield* io.stat(layer.root);
     members.push({ layer, real: layer.root, st });
     if (yield* isOpaque(layer.root)) break;
   }
+  stack.roots = members;
   return members;
 }
 
@@ -108,7 +110,7 @@ export function* resolve(stack: Stack, abs: string, follow: boolean, slash = fal
     if (!isAtOrUnder(current, stack.mount)) return { kind: 'external', real: current };
     const rel = relativeTo(current, stack.mount);
     const parts = rel === '' ? [] : rel.split('/');
-    let dir: DirNode = { merged: stack.mount, rel: '', members: yield* rootMembers(stack) };
+    let dir: DirNode = { merged: stack.mount, rel: '', members: yield* rootMembers(stack, parts.length === 0) };
     if (parts.length === 0) {
       const top = dir.members[0];
       return {
