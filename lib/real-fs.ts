@@ -27,11 +27,11 @@ function snapshotFs(): RealFs {
 }
 
 function loadPrivateGracefulify(): ((target: object) => object) | null {
-  let id: string;
-  try { id = require.resolve('graceful-fs'); } catch { return null; }
-  const wasCached = Boolean(require.cache[id]);
+  try { require.resolve('graceful-fs'); } catch { return null; }
+  const before = new Set(Object.keys(require.cache));
   const gfs = require('graceful-fs') as { gracefulify?: (o: object) => object };
-  if (!wasCached) delete require.cache[id];
+  // Forget every module this load added, so the next require('graceful-fs') clones fs anew.
+  for (const key of Object.keys(require.cache)) if (!before.has(key)) delete require.cache[key];
   return typeof gfs.gracefulify === 'function' ? gfs.gracefulify : null;
 }
 

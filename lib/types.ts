@@ -54,4 +54,9 @@ export interface Overlay {
   readonly fs: typeof nodeFs;
   /** Which layer serves merged path `p` (symlinks not followed), or null when it does not exist. */
   which(p: PathArg): WhichResult | null;
+  /**
+   * Install this overlay into Node's global fs (and module loading), so that unmodified code
+   * sees the merged view under `mountpoint`. Returns the function that removes it again.
+   */
+  patch(): () => void;
 }

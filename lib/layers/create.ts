@@ -1,0 +1,37 @@
+/** Building a layer stack from options: validation, lower protection, crash recovery. */
+import type { OverlayOptions } from '../types';
+import type { Stack, Layer } from './stack';
+import { normalizeOptions } from '../options';
+import { protectLowers } from './guard';
+import { real } from '../real-fs';
+
+/** Remove temporaries left in the work directory by processes that are gone (a crash mid copy-up). */
+function cleanStaleTemporaries(work: string): void {
+  let names: string[];
+  try { names = real.readdirSync(work); } catch { return; }
+  for (const name of names) {
+    const pid = Number(/^(\d+)-/.exec(name)?.[1]);
+    if (!pid || pid === process.pid || alive(pid)) continue;
+    try { real.rmSync(work + '/' + name, { recursive: true, force: true }); } catch { /* next start tries again */ }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
+  }
+}
+
+export function createStack(options: OverlayOptions): Stack {
+  const o = normalizeOptions(options);
+  const layers: Layer[] = [];
+  if (o.upper) layers.push({ index: 0, role: 'upper', root: o.upper });
+  for (const root of o.lower) layers.push({ index: layers.length, role: 'lower', root });
+  protectLowers(o.lower);
+  if (o.workdir) cleanStaleTemporaries(o.workdir);
+  return { mount: o.mountpoint, layers, upper: layers[0].role === 'upper' ? layers[0] : null, work: o.workdir, workReady: false, roots: null };
+}
+
