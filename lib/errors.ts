@@ -4,6 +4,8 @@ import * as util from 'util';
 
 /** Marks errors the overlay made itself (their path/dest are always filled from the caller). */
 export const OWN = Symbol('overlay-fs.own-error');
+/** Marks an error whose path an operation chose itself (Node names a path other than the argument). */
+const PINNED = Symbol('overlay-fs.pinned-path');
 
 const errnos = os.constants.errno as Record<string, number>;
 const messages = (util as any).getSystemErrorMap?.() as Map<number, [string, string]> | undefined;
@@ -35,15 +37,20 @@ export function fsError(code: string, syscall: string): FsError {
   return err;
 }
 
-/** Re-express an error with the caller's paths, formatted as Node formats them. */
-export function withPaths(err: unknown, path: string | undefined, dest: string | undefined): unknown {
+/**
+ * Re-express an error with the caller's paths, formatted as Node formats them.
+ * `path` null: the error names no path (as some of Node's own errors do not).
+ */
+export function withPaths(err: unknown, path: string | null | undefined, dest: string | undefined): unknown {
   if (!err || typeof err !== 'object') return err;
   const e = err as FsError;
   if (typeof e.code !== 'string' || !/^E[A-Z0-9]+$/.test(e.code)) return err;
   const own = e[OWN] === true;
   const hadPath = own || e.path !== undefined;
   if (!hadPath) return err;
-  if (path !== undefined) e.path = path;
+  if ((e as any)[PINNED]) path = e.path;
+  if (path === null) delete e.path;
+  else if (path !== undefined) e.path = path;
   if (dest !== undefined && (own || e.dest !== undefined)) e.dest = dest;
   else if (own) delete e.dest;
   const { text } = describe(e.code);
@@ -53,6 +60,16 @@ export function withPaths(err: unknown, path: string | undefined, dest: string |
   const reason = (e as { reason?: string }).reason;
   if (reason) message += ` (${reason})`;
   e.message = message;
+  return err;
+}
+
+/** Name `path` in this error, whatever the caller's argument was. */
+export function pinPath(err: unknown, path: string): unknown {
+  if (err && typeof err === 'object') {
+    (err as FsError).path = path;
+    (err as any)[PINNED] = true;
+    withPaths(err, path, (err as FsError).dest);
+  }
   return err;
 }
 

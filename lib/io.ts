@@ -70,6 +70,7 @@ function guardOpen(args: unknown[]): void {
 }
 
 function callSync(op: string, args: unknown[]): unknown {
+  if (op === '$form') return 'sync';
   // A quiet probe: no Error object is built for a missing entry (that costs ~20x the lstat).
   if (op === '$probe') return real.lstatSync(args[0] as string, { throwIfNoEntry: false }) ?? null;
   if (op === '$once') return runSync((args[1] as () => Io<unknown>)());
@@ -92,6 +93,7 @@ function callAsync(op: string, args: unknown[], mode: RunMode): Promise<unknown>
     return p;
   }
   if (op === '$await') return Promise.resolve(args[0]);
+  if (op === '$form') return Promise.resolve('async');
   if (op === '$probe') {
     return new Promise((resolve, reject) => real.lstat(args[0] as string, (err, st) => {
       if (!err) resolve(st);
@@ -136,6 +138,8 @@ export const io = {
   statfs: (p: string, o?: unknown) => request<fs.StatsFs>('statfs', o === undefined ? [p] : [p, o]),
   /** Run `make()` once per key among concurrent async callers (copy-up of one path). */
   once: <T>(key: string, make: () => Io<T>) => request<T>('$once', [key, make]),
+  /** Which runner runs this operation; for the few places where Node's sync and async forms differ. */
+  form: () => request<'sync' | 'async'>('$form', []),
   /** Wait for a value that may be a promise (a user filter in cp); sync forms get it as is. */
   settle: <T>(value: T | Promise<T>) => request<T>('$await', [value]),
 };

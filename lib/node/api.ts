@@ -54,14 +54,17 @@ export function buildFs(table: MountTable): typeof fsTypes {
     return out;
   }
 
-  function present(err: unknown, route: Pick<Route, 'shows'>, args: unknown[], targets: Target[], absolute = false): unknown {
+  function present(err: unknown, route: Pick<Route, 'shows'>, args: unknown[], targets: Target[], form: 'sync' | 'async'): unknown {
     if (route.shows === 'symlink') return withPaths(err, String(args[0]), targets[0].shown);
-    const show = (t: Target | undefined) => (t ? (absolute ? t.abs : t.shown) : undefined);
-    return withPaths(err, show(targets[0]), show(targets[1]));
+    // Node's JavaScript realpath names absolute paths (the prefix that failed, pinned by the op).
+    if (route.shows === 'absolute') return withPaths(err, targets[0].abs, undefined);
+    // Node's opendirSync throws without a path; its other forms name it.
+    if (route.shows === 'no-path-when-sync' && form === 'sync') return withPaths(err, null, undefined);
+    return withPaths(err, targets[0]?.shown, targets[1]?.shown);
   }
 
   /** The three forms of one operation. */
-  function forms(route: Route, op: (...a: any[]) => Io<unknown>, absoluteErrors = false) {
+  function forms(route: Route, op: (...a: any[]) => Io<unknown>) {
     const { name, paths } = route;
     const origSync = original[name + 'Sync'] as AnyFn;
     const origCallback = original[name] as AnyFn;
@@ -73,7 +76,7 @@ export function buildFs(table: MountTable): typeof fsTypes {
         return runSync(op(...withTargets(args, paths, targets)));
       } catch (err) {
         if (err === PASS_TO_NODE) return origSync.apply(this, args);
-        throw present(err, route, args, targets, absoluteErrors);
+        throw present(err, route, args, targets, 'sync');
       }
     });
     const callback = named(name, function (this: unknown, ...args: unknown[]) {
@@ -83,7 +86,7 @@ export function buildFs(table: MountTable): typeof fsTypes {
       if (!targets) return origCallback.apply(this, args);
       runAsync(op(...withTargets(rest, paths, targets))).then(
         (value) => (cb as AnyFn)(null, value),
-        (err) => (err === PASS_TO_NODE ? origCallback.apply(this, args) : (cb as AnyFn)(present(err, route, args, targets, absoluteErrors))),
+        (err) => (err === PASS_TO_NODE ? origCallback.apply(this, args) : (cb as AnyFn)(present(err, route, args, targets, 'async'))),
       );
     });
     const promise = origPromise && named(name, async function (this: unknown, ...args: unknown[]) {
@@ -93,7 +96,7 @@ export function buildFs(table: MountTable): typeof fsTypes {
         return await runAsync(op(...withTargets(args, paths, targets)), { handles: name === 'open' });
       } catch (err) {
         if (err === PASS_TO_NODE) return origPromise.apply(this, args);
-        throw present(err, route, args, targets);
+        throw present(err, route, args, targets, 'async');
       }
     });
     return { sync, callback, promise };
@@ -114,7 +117,8 @@ export function buildFs(table: MountTable): typeof fsTypes {
 
   // realpath: the JS forms report the absolute path in errors (Node's JS algorithm does), the
   // native and promise forms the path as given; all return merged paths.
-  const rpJs = forms({ name: 'realpath', paths: [0], op: read.realpath }, (t: Target, o: unknown) => read.realpath(t, o, 'lstat'), true);
+  // The JS forms follow Node's JavaScript algorithm (and its error reports) over the merged view.
+  const rpJs = forms({ name: 'realpath', paths: [0], op: read.realpathJs, shows: 'absolute' }, read.realpathJs);
   const rpNative = forms({ name: 'realpath', paths: [0], op: read.realpath }, (t: Target, o: unknown) => read.realpath(t, o, 'realpath'));
   const nativeSync = named('native', function (this: unknown, ...args: unknown[]) {
     return targetsOf(args, [0]) ? rpNative.sync.apply(this, args) : (original.realpathSync as any).native.apply(this, args);

@@ -18,8 +18,11 @@ export interface Route {
   readonly op: (...args: any[]) => Io<unknown>;
   /** Which forms exist in Node (default: all three). */
   readonly forms?: { sync?: boolean; callback?: boolean; promise?: boolean };
-  /** How errors show the paths: Node's symlink shows the target first. */
-  readonly shows?: 'symlink';
+  /**
+   * How errors show the paths when Node does not show the path(s) as given: symlink shows
+   * the target first; JS realpath absolute paths; opendirSync no path at all.
+   */
+  readonly shows?: 'symlink' | 'absolute' | 'no-path-when-sync';
 }
 
 export const ROUTES: readonly Route[] = [
@@ -36,7 +39,7 @@ export const ROUTES: readonly Route[] = [
   { name: 'mkdir', paths: [0], op: names.mkdir },
   { name: 'mkdtemp', paths: [0], op: names.mkdtemp },
   { name: 'open', paths: [0], op: opening.open },
-  { name: 'opendir', paths: [0], op: read.opendir },
+  { name: 'opendir', paths: [0], op: read.opendir, shows: 'no-path-when-sync' },
   { name: 'readdir', paths: [0], op: read.readdir },
   { name: 'readFile', paths: [0], op: read.readFile },
   { name: 'readlink', paths: [0], op: read.readlink },

@@ -3,33 +3,55 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { io, type Io } from '../io';
 import { fsError } from '../errors';
-import { locate, requireUpper, type Target } from './target';
+import { locate, locateEntry, requireUpper, type Target } from './target';
 import { copyUpParents } from '../copyup';
 import { clearWhiteout, clearKernelWhiteout } from '../layers/marks';
 import { isReserved } from '../layers/whiteout';
-import { reservedName } from './open';
+import { reservedName, truncate, writeFile } from './open';
 import { lstat, stat, readdir, readlink } from './read';
 import { mkdir, symlink, unlink } from './names';
 import { chmod, utimes } from './meta';
 
+/**
+ * copyFile as libuv does it: open the source (its errors first), open the destination for
+ * writing with O_CREAT (and O_EXCL), then copy. A source directory fails only at the copy,
+ * with EISDIR, after which libuv removes the destination, even one that existed before.
+ */
 export function* copyFile(s: Target, d: Target, mode = 0): Io<void> {
   const rs = yield* locate(s, true, 'copyfile');
-  let from: string;
-  if (rs.kind === 'external') from = rs.real;
-  else {
-    if (!rs.found) throw fsError('ENOENT', 'copyfile');
-    if (rs.found.st.isDirectory()) throw fsError('EISDIR', 'copyfile');
-    from = rs.found.real;
+  if (rs.kind === 'merged' && !rs.found) throw fsError('ENOENT', 'copyfile');
+  const from = rs.kind === 'external' ? rs.real : rs.found!.real;
+  const srcStat = rs.kind === 'external' ? yield* io.stat(from) : rs.found!.st;
+  const srcIsDir = srcStat.isDirectory();
+  const exclusive = (mode & fs.constants.COPYFILE_EXCL) !== 0;
+  if (d.slash) {
+    yield* locateEntry(d, 'copyfile');
+    throw fsError('EISDIR', 'copyfile');
   }
-  const rd = yield* locate(d, true, 'copyfile');
-  if (rd.kind === 'external') return yield* io.copyFile(from, rd.real, mode);
+  const rd = yield* locate(d, !exclusive, 'copyfile');
+  if (rd.kind === 'external') {
+    if (srcIsDir) throw fsError('EISDIR', 'copyfile');
+    return yield* io.copyFile(from, rd.real, mode);
+  }
   if (rd.found) {
-    if (mode & fs.constants.COPYFILE_EXCL) throw fsError('EEXIST', 'copyfile');
+    if (exclusive) throw fsError('EEXIST', 'copyfile');
     if (rd.found.st.isDirectory()) throw fsError('EISDIR', 'copyfile');
   }
   if (rd.parent === null) throw fsError('EISDIR', 'copyfile');
   requireUpper(rd, 'copyfile');
   if (isReserved(rd.name)) throw reservedName('copyfile');
+  if (srcIsDir) {
+    // libuv opened (creating or truncating) what the name leads to, gave it the source's
+    // mode, failed to copy a directory, then removed the name itself.
+    if (rd.merged !== d.abs) {
+      const through = { ...d, abs: rd.merged, slash: false };
+      if (rd.found) yield* truncate(through, 0);
+      else yield* writeFile(through, '', { mode: srcStat.mode & 0o7777 });
+      yield* chmod(through, srcStat.mode & 0o7777);
+    }
+    if (rd.found || rd.merged !== d.abs) yield* unlink(d);
+    throw fsError('EISDIR', 'copyfile');
+  }
   const dir = yield* copyUpParents(rd);
   yield* clearKernelWhiteout(dir, rd.name);
   // The upper copy is a new file: never clone-force (FICLONE_FORCE) across layers' file systems.

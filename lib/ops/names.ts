@@ -2,8 +2,8 @@
 import * as path from 'path';
 import * as fs from 'fs';
 import { io, lstatOrNull, type Io } from '../io';
-import { fsError } from '../errors';
-import { locate, requireUpper, lowerEntry, type Target } from './target';
+import { fsError, pinPath } from '../errors';
+import { locate, locateEntry, targetFor, requireUpper, lowerEntry, type Target } from './target';
 import { listMerged } from './listing';
 import { lookupChild, type Merged, type Found } from '../router/resolve';
 import { copyUp, copyUpParents, tempPath, discard, cloneEntry, cloneDirectory, settleTimes } from '../copyup';
@@ -37,7 +37,7 @@ function* makeDirectoryIn(stack: Stack, dir: string, name: string, mode: number)
 }
 
 function* mkdirOne(t: Target, mode: number): Io<void> {
-  const res = yield* locate(t, false, 'mkdir');
+  const res = yield* locateEntry(t, 'mkdir');
   if (res.kind === 'external') return yield* io.mkdir(res.real, mode) as Io<void>;
   if (res.found || res.parent === null) throw fsError('EEXIST', 'mkdir');
   if (isReserved(res.name)) throw reservedName('mkdir');
@@ -46,37 +46,65 @@ function* mkdirOne(t: Target, mode: number): Io<void> {
   yield* makeDirectoryIn(res.stack, dir, res.name, mode);
 }
 
+/**
+ * mkdir -p as Node does it (MKDirpSync): try the path; on ENOENT try its parent first; on any
+ * other error look at what is there (stat, following links): a directory is fine, anything
+ * else is EEXIST for the path asked for and ENOTDIR for a parent. Returns the first
+ * directory created, spelled as Node spells it.
+ */
 function* mkdirRecursive(t: Target, mode: number): Io<string | undefined> {
-  const missing: string[] = [];
-  let abs = t.abs;
-  for (;;) {
-    let res;
+  const sync = (yield* io.form()) === 'sync';
+  const pending = [t.shown];
+  let first: string | undefined;
+  while (pending.length > 0) {
+    const next = pending.pop()!;
+    const target = targetFor(t, next);
+    let code: string | null = null;
     try {
-      res = yield* locate({ ...t, abs, slash: false }, true, 'mkdir');
+      yield* mkdirOne(target, mode);
     } catch (err) {
-      if ((err as { code?: string }).code !== 'ENOENT') throw err;
-      res = null;
+      code = (err as { code?: string }).code ?? 'EIO';
+      // Node gives these up at once; EINVAL is ours (a reserved name). Others: look at what is there.
+      if (['EACCES', 'ENOSPC', 'ENOTDIR', 'EPERM', 'EINVAL'].includes(code)) throw err;
     }
-    if (res && res.kind === 'external') {
-      yield* io.mkdir(path.join(res.real, ...missing.map((m) => path.basename(m))), { recursive: true, mode });
-      break;
+    if (code === null) {
+      first ??= next;
+      continue;
     }
-    if (res && res.found) {
-      if (!res.found.st.isDirectory()) throw fsError(abs === t.abs ? 'EEXIST' : 'ENOTDIR', 'mkdir');
-      break;
+    if (code === 'ENOENT') {
+      const cut = next.lastIndexOf('/');
+      const parent = cut < 0 ? next : next.slice(0, cut);
+      if (parent !== next && parent !== '') {
+        pending.push(next, parent);
+        continue;
+      }
+      if (pending.length > 0) continue;
+      code = 'EEXIST';
     }
-    missing.unshift(abs);
-    abs = path.dirname(abs);
+    const st = yield* statOrError(target);
+    const isDir = !(st instanceof Error) && st.isDirectory();
+    if (sync) {
+      if (st instanceof Error) throw st;
+      if (!isDir) throw fsError(code === 'EEXIST' && pending.length > 0 ? 'ENOTDIR' : 'EEXIST', 'mkdir');
+    } else if (code === 'EEXIST' && pending.length > 0) {
+      // The async form (MKDirpAsync) calls any failure on a parent ENOTDIR, naming the parent.
+      if (!isDir) throw pinPath(fsError('ENOTDIR', 'mkdir'), next);
+    } else {
+      if (st instanceof Error) throw pinPath(st, next);
+      if (!isDir) throw pinPath(fsError('EEXIST', 'mkdir'), next);
+    }
   }
-  for (const p of missing) {
-    try {
-      yield* mkdirOne({ ...t, abs: p, slash: false }, mode);
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'EEXIST') throw err;
-    }
+  return first;
+}
+
+function* statOrError(t: Target): Io<fs.Stats | Error> {
+  try {
+    const res = yield* locate(t, true, 'mkdir');
+    if (res.kind === 'external') return yield* io.stat(res.real);
+    return res.found ? res.found.st : fsError('ENOENT', 'mkdir');
+  } catch (err) {
+    return err as Error;
   }
-  if (missing.length === 0) return undefined;
-  return path.isAbsolute(t.shown) ? missing[0] : path.relative(process.cwd(), missing[0]);
 }
 
 export function* mkdir(t: Target, options?: unknown): Io<string | undefined> {
@@ -148,17 +176,18 @@ function* removeDirectory(res: Merged): Io<void> {
 }
 
 export function* unlink(t: Target): Io<void> {
-  const res = yield* locate(t, false, 'unlink');
+  const res = yield* locateEntry(t, 'unlink');
   if (res.kind === 'external') return yield* io.unlink(res.real);
   requireUpper(res, 'unlink');
   if (!res.found) throw fsError('ENOENT', 'unlink');
   if (res.found.st.isDirectory()) throw fsError('EISDIR', 'unlink');
+  if (t.slash) throw fsError('ENOTDIR', 'unlink'); // "x/" names a directory; x is not one
   yield* removeEntry(res);
 }
 
 export function* rmdir(t: Target, options?: { recursive?: boolean }): Io<void> {
   if (options?.recursive) return yield* rm(t, { recursive: true, force: false });
-  const res = yield* locate(t, false, 'rmdir');
+  const res = yield* locateEntry(t, 'rmdir');
   if (res.kind === 'external') return yield* io.rmdir(res.real);
   requireUpper(res, 'rmdir');
   const f = res.found;
@@ -195,7 +224,13 @@ function* removeTree(res: Merged): Io<void> {
 }
 
 export function* rm(t: Target, options?: fs.RmOptions): Io<void> {
-  const res = yield* locate(t, false, 'lstat');
+  let res;
+  try {
+    res = yield* locate(t, false, 'lstat');
+  } catch (err) {
+    if (options?.force && (err as { code?: string }).code === 'ENOENT') return;
+    throw err;
+  }
   if (res.kind === 'external') return yield* io.rm(res.real, options ?? {});
   if (!res.found) {
     if (options?.force) return;
@@ -203,20 +238,26 @@ export function* rm(t: Target, options?: fs.RmOptions): Io<void> {
   }
   if (res.found.st.isDirectory() && !options?.recursive) throw isDirectoryError(t.shown);
   requireUpper(res, 'rm');
-  if (res.parent === null) throw fsError('EBUSY', 'rm');
+  if (res.parent === null) throw fsError('EBUSY', 'rmdir'); // Node's rm ends in rmdir of the root
   yield* removeTree(res);
 }
 
 // ---- rename -----------------------------------------------------------------------------
 
-/** Copy a merged directory tree to a fresh real directory `to` (for a directory rename). */
+/**
+ * Build the merged directory tree at a fresh real directory `to` (for a directory rename).
+ * Entries the upper serves are hard-linked, so they keep their identity (and their other
+ * links), as a real move would; lower entries are copied. Nothing visible changes meanwhile.
+ */
 function* materialize(found: Found, to: string): Io<void> {
   yield* cloneDirectory(found.st, to);
   for (const entry of yield* listMerged(found.members)) {
     const child = yield* lookupChild(found.members, entry.name);
     if (!child) continue;
-    if (child.st.isDirectory()) yield* materialize(child, to + '/' + entry.name);
-    else yield* cloneEntry(child, to + '/' + entry.name);
+    const dest = to + '/' + entry.name;
+    if (child.st.isDirectory()) yield* materialize(child, dest);
+    else if (child.layer.role === 'upper') yield* io.link(child.real, dest);
+    else yield* cloneEntry(child, dest);
   }
   yield* settleTimes(found.st, to);
 }
@@ -264,21 +305,23 @@ function* renameDirectory(rs: Merged, rd: Merged): Io<void> {
 export function* rename(s: Target, d: Target): Io<void> {
   if (!s.stack && !d.stack) return yield* io.rename(s.abs, d.abs);
   if (s.stack !== d.stack) throw fsError('EXDEV', 'rename');
-  const rs = yield* locate(s, false, 'rename');
-  const rd = yield* locate(d, false, 'rename');
+  const rs = yield* locateEntry(s, 'rename');
+  const rd = yield* locateEntry(d, 'rename');
   if (rs.kind === 'external' || rd.kind === 'external') {
     if (rs.kind === 'external' && rd.kind === 'external') return yield* io.rename(rs.real, rd.real);
     throw fsError('EXDEV', 'rename');
   }
+  // The merged root's parent lies outside the overlay: like another mount, so EXDEV.
+  if ((rs.parent === null) !== (rd.parent === null)) throw fsError('EXDEV', 'rename');
+  if (rs.parent === null) return;
   requireUpper(rs, 'rename');
   const f = rs.found;
   if (!f) throw fsError('ENOENT', 'rename');
-  if (rs.parent === null || rd.parent === null) throw fsError('EBUSY', 'rename');
   const srcIsDir = f.st.isDirectory();
-  if (!srcIsDir && d.slash) throw fsError('ENOTDIR', 'rename');
+  if (!srcIsDir && (s.slash || d.slash)) throw fsError('ENOTDIR', 'rename');
+  if (srcIsDir && rd.merged !== rs.merged && isAtOrUnder(rd.merged, rs.merged)) throw fsError('EINVAL', 'rename');
+  if (rd.merged !== rs.merged && isAtOrUnder(rs.merged, rd.merged)) throw fsError('ENOTEMPTY', 'rename');
   if (rs.merged === rd.merged) return;
-  if (srcIsDir && isAtOrUnder(rd.merged, rs.merged)) throw fsError('EINVAL', 'rename');
-  if (isAtOrUnder(rs.merged, rd.merged)) throw fsError('ENOTEMPTY', 'rename');
   const g = rd.found;
   if (g) {
     if (g.layer === f.layer && g.st.ino === f.st.ino && g.st.dev === f.st.dev) return; // hard links to one file
@@ -296,17 +339,20 @@ export function* rename(s: Target, d: Target): Io<void> {
 
 export function* link(s: Target, d: Target): Io<void> {
   if (!s.stack && !d.stack) return yield* io.link(s.abs, d.abs);
-  if (s.stack !== d.stack) throw fsError('EXDEV', 'link');
+  // Like linkat(2): the source is looked up first, then the new name.
   const rs = yield* locate(s, false, 'link');
-  const rd = yield* locate(d, false, 'link');
+  if (rs.kind === 'merged' && !rs.found) throw fsError('ENOENT', 'link');
+  const rd = yield* locateEntry(d, 'link');
   if (rs.kind === 'external' || rd.kind === 'external') {
     if (rs.kind === 'external' && rd.kind === 'external') return yield* io.link(rs.real, rd.real);
+    if (rd.kind === 'merged' && (rd.found || rd.parent === null)) throw fsError('EEXIST', 'link');
     throw fsError('EXDEV', 'link');
   }
-  if (!rs.found) throw fsError('ENOENT', 'link');
   if (rd.found || rd.parent === null) throw fsError('EEXIST', 'link');
+  if (d.slash) throw fsError('ENOENT', 'link'); // a trailing slash never creates a non-directory
+  if (rs.stack !== rd.stack) throw fsError('EXDEV', 'link');
   requireUpper(rd, 'link');
-  if (rs.found.st.isDirectory()) throw fsError('EPERM', 'link');
+  if (rs.found!.st.isDirectory()) throw fsError('EPERM', 'link');
   if (isReserved(rd.name)) throw reservedName('link');
   const from = yield* copyUp(rs);
   const toDir = yield* copyUpParents(rd);
@@ -316,9 +362,10 @@ export function* link(s: Target, d: Target): Io<void> {
 }
 
 export function* symlink(target: string | Buffer, d: Target, type?: string | null): Io<void> {
-  const rd = yield* locate(d, false, 'symlink');
+  const rd = yield* locateEntry(d, 'symlink');
   if (rd.kind === 'external') return yield* io.symlink(target, rd.real, type);
   if (rd.found || rd.parent === null) throw fsError('EEXIST', 'symlink');
+  if (d.slash) throw fsError('ENOENT', 'symlink'); // a trailing slash never creates a non-directory
   requireUpper(rd, 'symlink');
   if (isReserved(rd.name)) throw reservedName('symlink');
   const dir = yield* copyUpParents(rd);

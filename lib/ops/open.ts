@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import { io, type Io } from '../io';
 import { fsError } from '../errors';
-import { locate, requireUpper, type Target } from './target';
+import { locate, locateEntry, requireUpper, type Target } from './target';
 import { copyUp, copyUpParents } from '../copyup';
 import { clearWhiteout, clearKernelWhiteout } from '../layers/marks';
 import { isReserved } from '../layers/whiteout';
@@ -27,9 +27,14 @@ export interface PreparedOpen {
 
 function* nothing(): Io<void> { /* no follow-up */ }
 
-export function* prepareOpen(t: Target, flags: number, _mode?: unknown): Io<PreparedOpen> {
+export function* prepareOpen(t: Target, flags: number): Io<PreparedOpen> {
   const creating = (flags & O_CREAT) !== 0;
   const exclusive = creating && (flags & O_EXCL) !== 0;
+  if (creating && t.slash) {
+    // open(2) with O_CREAT refuses a trailing slash (EISDIR) once the parent is found.
+    yield* locateEntry(t, 'open');
+    throw fsError('EISDIR', 'open');
+  }
   const res = yield* locate(t, !exclusive && (flags & O_NOFOLLOW) === 0, 'open');
   if (res.kind === 'external') return { real: res.real, flags, file: null, finish: nothing };
   const found = res.found;
@@ -53,7 +58,7 @@ export function* prepareOpen(t: Target, flags: number, _mode?: unknown): Io<Prep
     return { real: found.real, flags: flags & ~O_CREAT, file: { stack: res.stack, merged: res.merged, lower: found.layer.role === 'lower' }, finish: nothing };
   }
   if (!creating) throw fsError('ENOENT', 'open');
-  if (t.slash || res.parent === null) throw fsError('EISDIR', 'open');
+  if (res.parent === null) throw fsError('EISDIR', 'open');
   if (isReserved(res.name)) throw reservedName('open');
   requireUpper(res, 'open');
   const dir = yield* copyUpParents(res);

@@ -1,10 +1,11 @@
 /** Operations that only read: stat, access, readFile, readlink, realpath, readdir, opendir, statfs. */
 import * as fs from 'fs';
+import * as path from 'path';
 import { io, type Io } from '../io';
-import { fsError } from '../errors';
-import { locate, type Target } from './target';
+import { fsError, pinPath } from '../errors';
+import { locate, targetFor, type Target } from './target';
 import { listMerged } from './listing';
-import { lookupChild, type Found } from '../router/resolve';
+import { lookupChild, resolve, type Found, type Merged } from '../router/resolve';
 import { MergedDir } from '../node/dir';
 import { toFlags, writesData } from './flags';
 import { prepareOpen } from './open';
@@ -81,7 +82,7 @@ export function* readFile(t: Target, options?: unknown): Io<string | Buffer> {
   const opts = (typeof options === 'string' ? { encoding: options } : options ?? {}) as { flag?: unknown; encoding?: BufferEncoding | null };
   const flags = toFlags(opts.flag, 'r');
   if (writesData(flags) || (flags & fs.constants.O_CREAT) !== 0) {
-    const opened = yield* prepareOpen(t, flags, 0o666);
+    const opened = yield* prepareOpen(t, flags);
     const data = yield* io.readFile(opened.real, { ...opts, flag: opened.flags });
     yield* opened.finish();
     return data;
@@ -118,34 +119,87 @@ export function* realpath(t: Target, options: unknown, syscall: string): Io<stri
   return encodeName(res.merged, encodingOf(options));
 }
 
+/**
+ * realpath as Node's JavaScript implementation (realpathSync, realpath) does it, over the
+ * merged view: lstat each prefix, and for a symlink stat it (following) then read it and
+ * restart from its target. Its errors name the prefix that failed, with lstat or stat.
+ */
+export function* realpathJs(t: Target, options: unknown): Io<string | Buffer> {
+  let p = t.abs;
+  let pos = 1;
+  let current = '/';
+  const seen = new Map<string, string>();
+  while (pos < p.length) {
+    const slash = p.indexOf('/', pos);
+    const previous = current;
+    const part = slash === -1 ? p.slice(pos) : p.slice(pos, slash);
+    const base = previous + part;
+    current = base + '/';
+    pos = slash === -1 ? p.length : slash + 1;
+    const at = targetFor(t, base);
+    let target: string | undefined;
+    try {
+      const st = (yield* statOf(at, false, undefined, 'lstat')) as fs.Stats;
+      if (!st.isSymbolicLink()) continue;
+      const id = `${st.dev}:${st.ino}`;
+      target = seen.get(id);
+      if (target === undefined) {
+        yield* statOf(at, true, undefined, 'stat');
+        target = String(yield* readlink(at));
+        seen.set(id, target);
+      }
+    } catch (err) {
+      throw pinPath(err, base);
+    }
+    p = path.resolve(path.resolve(previous, target), p.slice(pos));
+    pos = 1;
+    current = '/';
+  }
+  return encodeName(p, encodingOf(options));
+}
+
 interface ReaddirOpts { encoding?: BufferEncoding | 'buffer' | null; withFileTypes?: boolean; recursive?: boolean }
 
-function* directoryAt(t: Target, syscall: string): Io<Found | { external: string }> {
+function* directoryAt(t: Target, syscall: string): Io<Merged | { external: string }> {
   const res = yield* locate(t, true, syscall);
   if (res.kind === 'external') return { external: res.real };
   if (!res.found) throw fsError('ENOENT', syscall);
   if (!res.found.st.isDirectory()) throw fsError('ENOTDIR', syscall);
-  return res.found;
+  return res;
 }
 
-/** Merged entries of a directory as Dirents naming merged parent paths; recursive when asked. */
-function* direntsOf(found: Found, shown: string, recursive: boolean, encoding: ReaddirOpts['encoding']): Io<Array<{ rel: string; dirent: fs.Dirent }>> {
+/**
+ * Merged entries of a directory as Dirents naming merged parent paths; recursive when asked.
+ * Like Node, a recursive listing of names descends into symlinked directories too (Node
+ * checks each entry with a stat that follows links); Dirent listings do not.
+ */
+function* direntsOf(top: Merged, shown: string, recursive: boolean, encoding: ReaddirOpts['encoding'], intoLinks = false): Io<Array<{ rel: string; dirent: fs.Dirent }>> {
   const out: Array<{ rel: string; dirent: fs.Dirent }> = [];
-  const queue: Array<{ found: Found; rel: string }> = [{ found, rel: '' }];
+  const queue: Array<{ found: Found; rel: string }> = [{ found: top.found!, rel: '' }];
   while (queue.length > 0) {
     const dir = queue.shift()!;
     const parentPath = dir.rel === '' ? shown : shown.replace(/\/?$/, '/') + dir.rel;
     for (const entry of yield* listMerged(dir.found.members)) {
       const d = entry.dirent as any;
+      const isLink = entry.dirent.isSymbolicLink();
+      const isDir = entry.dirent.isDirectory();
       d.name = encodeName(entry.name, encoding ?? undefined);
       d.parentPath = parentPath;
       d.path = parentPath;
       const rel = dir.rel === '' ? entry.name : dir.rel + '/' + entry.name;
       out.push({ rel, dirent: d });
-      if (recursive && entry.dirent.isDirectory()) {
-        const child = yield* lookupChild(dir.found.members, entry.name);
-        if (child && child.st.isDirectory()) queue.push({ found: child, rel });
+      if (!recursive || !(isDir || (intoLinks && isLink))) continue;
+      let child: Found | null = null;
+      if (isDir) child = yield* lookupChild(dir.found.members, entry.name);
+      else {
+        try {
+          const res = yield* resolve(top.stack, top.merged + '/' + rel, true);
+          child = res.kind === 'merged' ? res.found : null;
+        } catch {
+          child = null; // a dangling or looping link is listed, not entered
+        }
       }
+      if (child && child.st.isDirectory()) queue.push({ found: child, rel });
     }
   }
   return out;
@@ -155,7 +209,8 @@ export function* readdir(t: Target, options?: unknown): Io<Array<string | Buffer
   const opts: ReaddirOpts = typeof options === 'string' ? { encoding: options as BufferEncoding } : ((options ?? {}) as ReaddirOpts);
   const dir = yield* directoryAt(t, 'scandir');
   if ('external' in dir) return (yield { op: 'readdir', args: [dir.external, options] }) as Array<string>;
-  const entries = yield* direntsOf(dir, t.shown, opts.recursive === true, opts.encoding);
+  const recursive = opts.recursive === true;
+  const entries = yield* direntsOf(dir, t.shown, recursive, opts.encoding, recursive && !opts.withFileTypes);
   if (opts.withFileTypes) return entries.map((e) => e.dirent);
   return entries.map((e) => encodeName(e.rel, opts.encoding ?? undefined));
 }

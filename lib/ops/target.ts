@@ -4,6 +4,8 @@ import type { PathInput } from '../paths';
 import { resolve, lookupChild, type Resolved, type Merged, type Found } from '../router/resolve';
 import { fsError } from '../errors';
 import type { Io } from '../io';
+import * as path from 'path';
+import { isAtOrUnder } from '../paths';
 
 export interface Target extends PathInput {
   /** The overlay whose mountpoint holds this path, or null for a path outside every mount. */
@@ -13,6 +15,22 @@ export interface Target extends PathInput {
 export function* locate(t: Target, follow: boolean, syscall: string): Io<Resolved> {
   if (!t.stack) return { kind: 'external', real: t.abs };
   return yield* resolve(t.stack, t.abs, follow, t.slash, syscall);
+}
+
+/**
+ * Look up the final component itself, as unlink, rmdir, rename, mkdir, link and symlink do:
+ * a symlink there is not followed and a trailing slash is the operation's business.
+ */
+export function* locateEntry(t: Target, syscall: string): Io<Resolved> {
+  if (!t.stack) return { kind: 'external', real: t.abs };
+  return yield* resolve(t.stack, t.abs, false, false, syscall);
+}
+
+/** A Target for another path string, in the same overlay when it lies under its mountpoint. */
+export function targetFor(t: Target, shown: string): Target {
+  const abs = path.resolve(shown);
+  const stack = t.stack && isAtOrUnder(abs, t.stack.mount) ? t.stack : null;
+  return { stack, abs, shown, slash: /\/\.?$/.test(shown) && shown !== '/' };
 }
 
 /** Throws EROFS when the overlay has no upper layer. */
