@@ -53,8 +53,8 @@ function* copyUpDirectory(target: string, st: fs.Stats): Io<void> {
     if ((err as { code?: string }).code !== 'EEXIST') throw err;
     return; // another process or task made it
   }
+  yield* applyOwner(target, st, false); // before chmod: chown clears setuid/setgid
   yield* io.chmod(target, st.mode & 0o7777);
-  yield* applyOwner(target, st, false);
   yield* applyTimes(target, st, false);
 }
 
@@ -82,9 +82,12 @@ export function* copyUp(res: Merged): Io<string> {
   const found = res.found!;
   const upper = res.stack.upper!;
   if (found.layer === upper) return found.real;
-  yield* copyUpParents(res);
+  const parent = yield* copyUpParents(res);
   const target = joinRel(upper.root, res.rel);
+  // Like the kernel, a copy-up leaves the parent's times as they were.
+  const before = yield* io.lstat(parent);
   yield* io.once('up:' + target, () => copyUpEntry(res.stack, found, target));
+  yield* io.utimes(parent, before.atimeMs / 1000, before.mtimeMs / 1000);
   return target;
 }
 
@@ -113,14 +116,17 @@ function* copyUpEntry(stack: Stack, found: Found, target: string): Io<void> {
 export function* cloneEntry(from: { real: string; st: fs.Stats }, to: string): Io<void> {
   const st = from.st;
   const link = st.isSymbolicLink();
-  if (!link && !st.isFile()) throw fsError('EPERM', 'copyfile'); // FIFOs, sockets, devices: no mknod in Node
   if (link) {
     yield* io.symlink(yield* io.readlink(from.real), to);
-  } else {
+  } else if (st.isFile()) {
     yield* io.copyFile(from.real, to, fs.constants.COPYFILE_FICLONE);
-    yield* io.chmod(to, st.mode & 0o7777);
+  } else if (st.isFIFO()) {
+    yield* io.mkfifo(to);
+  } else {
+    throw fsError('EPERM', 'copyfile'); // sockets and devices: Node cannot make them
   }
-  yield* applyOwner(to, st, link);
+  yield* applyOwner(to, st, link); // before chmod: chown clears setuid/setgid
+  if (!link) yield* io.chmod(to, st.mode & 0o7777);
   yield* applyTimes(to, st, link);
 }
 

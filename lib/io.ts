@@ -6,6 +6,7 @@
  */
 import type * as fs from 'fs';
 import { real, realPromises } from './real-fs';
+import { execFile, execFileSync } from 'child_process';
 import { guardWrite } from './layers/guard';
 
 export interface IoRequest { op: string; args: unknown[] }
@@ -66,11 +67,29 @@ function checkWrite(op: string, args: unknown[]): void {
 function guardOpen(args: unknown[]): void {
   const flags = args[1] as number;
   const { O_CREAT, O_TRUNC } = require('fs').constants;
-  if ((flags & 3) !== 0 || (flags & (O_CREAT | O_TRUNC)) !== 0) guardWrite(args[0] as string, 'open');
+  if ((flags & (O_CREAT | O_TRUNC)) !== 0) guardWrite(args[0] as string, 'open');
+  else if ((flags & 3) !== 0) {
+    try {
+      guardWrite(args[0] as string, 'open');
+    } catch (err) {
+      // Writing to a FIFO or device in a lower layer changes no file there (the kernel allows it).
+      if (!isSpecialFile(args[0] as string)) throw err;
+    }
+  }
+}
+
+function isSpecialFile(p: string): boolean {
+  const st = real.lstatSync(p, { throwIfNoEntry: false });
+  return st !== undefined && !st.isFile() && !st.isDirectory() && !st.isSymbolicLink();
 }
 
 function callSync(op: string, args: unknown[]): unknown {
   if (op === '$form') return 'sync';
+  if (op === 'mkfifo') {
+    guardWrite(args[0] as string, 'mknod');
+    execFileSync('mkfifo', [args[0] as string], { stdio: 'ignore' });
+    return undefined;
+  }
   // A quiet probe: no Error object is built for a missing entry (that costs ~20x the lstat).
   if (op === '$probe') return real.lstatSync(args[0] as string, { throwIfNoEntry: false }) ?? null;
   if (op === '$once') return runSync((args[1] as () => Io<unknown>)());
@@ -94,6 +113,10 @@ function callAsync(op: string, args: unknown[], mode: RunMode): Promise<unknown>
   }
   if (op === '$await') return Promise.resolve(args[0]);
   if (op === '$form') return Promise.resolve('async');
+  if (op === 'mkfifo') {
+    guardWrite(args[0] as string, 'mknod');
+    return new Promise((resolve, reject) => execFile('mkfifo', [args[0] as string], (err) => (err ? reject(err) : resolve(undefined))));
+  }
   if (op === '$probe') {
     return new Promise((resolve, reject) => real.lstat(args[0] as string, (err, st) => {
       if (!err) resolve(st);
@@ -136,6 +159,8 @@ export const io = {
   close: (fd: number) => request<void>('close', [fd]),
   fstat: (fd: number) => request<fs.Stats>('fstat', [fd]),
   statfs: (p: string, o?: unknown) => request<fs.StatsFs>('statfs', o === undefined ? [p] : [p, o]),
+  /** Make a FIFO (Node has no mkfifo; the coreutils command does it). */
+  mkfifo: (p: string) => request<void>('mkfifo', [p]),
   /** Run `make()` once per key among concurrent async callers (copy-up of one path). */
   once: <T>(key: string, make: () => Io<T>) => request<T>('$once', [key, make]),
   /** Which runner runs this operation; for the few places where Node's sync and async forms differ. */

@@ -9,6 +9,8 @@ export interface PathInput {
   shown: string;
   /** The argument ended with a slash: the final component must be a directory. */
   slash: boolean;
+  /** The final component is `.` or `..` (rename, rmdir, unlink and mkdir treat those specially). */
+  dots?: boolean;
 }
 
 /**
@@ -26,7 +28,7 @@ export function parsePath(p: unknown): PathInput | null {
     try { s = fileURLToPath(p); } catch { return null; }
   } else return null;
   if (s.length === 0 || s.includes('\u0000')) return null;
-  return { abs: path.resolve(s), shown: s, slash: /\/\.?$/.test(s) && s !== '/' };
+  return { abs: path.resolve(s), shown: s, slash: /\/\.?$/.test(s) && s !== '/', dots: /(^|\/)\.\.?\/*$/.test(s) };
 }
 
 /** True when `abs` is `root` or lies under it. */

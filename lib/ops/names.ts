@@ -127,7 +127,8 @@ export function* mkdtemp(t: Target, options?: unknown): Io<string | Buffer> {
       yield* mkdirOne({ ...t, abs: path.resolve(shown), shown, slash: false }, 0o700);
       return encoding === 'buffer' ? Buffer.from(shown) : shown;
     } catch (err) {
-      if ((err as { code?: string }).code !== 'EEXIST' || attempt > 100) throw Object.assign(err as object, { syscall: 'mkdtemp' });
+      // Node names the template, prefix + 'XXXXXX', in mkdtemp's errors.
+      if ((err as { code?: string }).code !== 'EEXIST' || attempt > 100) throw pinPath(Object.assign(err as object, { syscall: 'mkdtemp' }), t.shown + 'XXXXXX');
     }
   }
 }
@@ -178,6 +179,7 @@ function* removeDirectory(res: Merged): Io<void> {
 export function* unlink(t: Target): Io<void> {
   const res = yield* locateEntry(t, 'unlink');
   if (res.kind === 'external') return yield* io.unlink(res.real);
+  if (t.dots) throw fsError('EISDIR', 'unlink'); // "." and ".." are directories
   requireUpper(res, 'unlink');
   if (!res.found) throw fsError('ENOENT', 'unlink');
   if (res.found.st.isDirectory()) throw fsError('EISDIR', 'unlink');
@@ -189,6 +191,7 @@ export function* rmdir(t: Target, options?: { recursive?: boolean }): Io<void> {
   if (options?.recursive) return yield* rm(t, { recursive: true, force: false });
   const res = yield* locateEntry(t, 'rmdir');
   if (res.kind === 'external') return yield* io.rmdir(res.real);
+  if (t.dots) throw fsError(/(^|\/)\.\/*$/.test(t.shown) ? 'EINVAL' : 'ENOTEMPTY', 'rmdir'); // as rmdir(2)
   requireUpper(res, 'rmdir');
   const f = res.found;
   if (!f) throw fsError('ENOENT', 'rmdir');
@@ -311,6 +314,7 @@ export function* rename(s: Target, d: Target): Io<void> {
     if (rs.kind === 'external' && rd.kind === 'external') return yield* io.rename(rs.real, rd.real);
     throw fsError('EXDEV', 'rename');
   }
+  if (s.dots || d.dots) throw fsError('EBUSY', 'rename'); // rename(2) refuses "." and ".." ends
   // The merged root's parent lies outside the overlay: like another mount, so EXDEV.
   if ((rs.parent === null) !== (rd.parent === null)) throw fsError('EXDEV', 'rename');
   if (rs.parent === null) return;

@@ -4,8 +4,7 @@ import type { PathInput } from '../paths';
 import { resolve, lookupChild, type Resolved, type Merged, type Found } from '../router/resolve';
 import { fsError } from '../errors';
 import type { Io } from '../io';
-import * as path from 'path';
-import { isAtOrUnder } from '../paths';
+import { isAtOrUnder, parsePath } from '../paths';
 
 export interface Target extends PathInput {
   /** The overlay whose mountpoint holds this path, or null for a path outside every mount. */
@@ -28,9 +27,9 @@ export function* locateEntry(t: Target, syscall: string): Io<Resolved> {
 
 /** A Target for another path string, in the same overlay when it lies under its mountpoint. */
 export function targetFor(t: Target, shown: string): Target {
-  const abs = path.resolve(shown);
-  const stack = t.stack && isAtOrUnder(abs, t.stack.mount) ? t.stack : null;
-  return { stack, abs, shown, slash: /\/\.?$/.test(shown) && shown !== '/' };
+  const parsed = parsePath(shown)!;
+  const stack = t.stack && isAtOrUnder(parsed.abs, t.stack.mount) ? t.stack : null;
+  return { ...parsed, stack };
 }
 
 /** Throws EROFS when the overlay has no upper layer. */
