@@ -41,15 +41,15 @@ export function* copyFile(s: Target, d: Target, mode = 0): Io<void> {
   requireUpper(rd, 'copyfile');
   if (isReserved(rd.name)) throw reservedName('copyfile');
   if (srcIsDir) {
-    // libuv opened (creating or truncating) what the name leads to, gave it the source's
-    // mode, failed to copy a directory, then removed the name itself.
-    if (rd.merged !== d.abs) {
-      const through = { ...d, abs: rd.merged, slash: false };
-      if (rd.found) yield* truncate(through, 0);
-      else yield* writeFile(through, '', { mode: srcStat.mode & 0o7777 });
+    // libuv opened (creating) what the name leads to, truncated it (other hard links see
+    // that), gave it the source's mode, failed to copy a directory, then removed the name.
+    const through = { ...d, abs: rd.merged, slash: false };
+    if (rd.found) yield* truncate(through, 0);
+    else if (rd.merged !== d.abs) yield* writeFile(through, '', { mode: srcStat.mode & 0o7777 });
+    if (rd.found || rd.merged !== d.abs) {
       yield* chmod(through, srcStat.mode & 0o7777);
+      yield* unlink(d);
     }
-    if (rd.found || rd.merged !== d.abs) yield* unlink(d);
     throw fsError('EISDIR', 'copyfile');
   }
   const dir = yield* copyUpParents(rd);

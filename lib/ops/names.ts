@@ -227,6 +227,7 @@ function* removeTree(res: Merged): Io<void> {
 }
 
 export function* rm(t: Target, options?: fs.RmOptions): Io<void> {
+  if (t.slash) yield* refuseSlashOnNonDirectory(t, options);
   let res;
   try {
     res = yield* locate(t, false, 'lstat');
@@ -243,6 +244,34 @@ export function* rm(t: Target, options?: fs.RmOptions): Io<void> {
   requireUpper(res, 'rm');
   if (res.parent === null) throw fsError('EBUSY', 'rmdir'); // Node's rm ends in rmdir of the root
   yield* removeTree(res);
+}
+
+/**
+ * rm of "x/" where x is not a directory, as Node's rm (lstat, then rimraf) ends: ENOTDIR from
+ * unlink or lstat, or from rmdir when x is a symlink to a directory; nothing is removed.
+ */
+function* refuseSlashOnNonDirectory(t: Target, options?: fs.RmOptions): Io<void> {
+  const entry = yield* locateEntry(t, 'lstat');
+  if (entry.kind === 'external' || !entry.found || entry.found.st.isDirectory()) return;
+  const recursive = options?.recursive === true;
+  if (entry.found.st.isSymbolicLink()) {
+    let target;
+    try {
+      target = yield* locate(t, true, 'lstat');
+    } catch (err) {
+      if (options?.force && (err as { code?: string }).code === 'ENOENT') return;
+      throw err;
+    }
+    if (target.kind === 'merged' && !target.found) {
+      if (options?.force) return;
+      throw fsError('ENOENT', 'lstat');
+    }
+    if (target.kind === 'merged' && target.found!.st.isDirectory()) {
+      if (!recursive) throw isDirectoryError(t.shown);
+      throw fsError('ENOTDIR', 'rmdir');
+    }
+  }
+  throw fsError('ENOTDIR', recursive ? 'unlink' : 'lstat');
 }
 
 // ---- rename -----------------------------------------------------------------------------

@@ -173,7 +173,8 @@ function* directoryAt(t: Target, syscall: string): Io<Merged | { external: strin
  * Like Node, a recursive listing of names descends into symlinked directories too (Node
  * checks each entry with a stat that follows links); Dirent listings do not.
  */
-function* direntsOf(top: Merged, shown: string, recursive: boolean, encoding: ReaddirOpts['encoding'], intoLinks = false): Io<Array<{ rel: string; dirent: fs.Dirent }>> {
+function* direntsOf(top: Merged, t: Target, recursive: boolean, encoding: ReaddirOpts['encoding'], intoLinks = false): Io<Array<{ rel: string; dirent: fs.Dirent }>> {
+  const shown = t.shown;
   const out: Array<{ rel: string; dirent: fs.Dirent }> = [];
   const queue: Array<{ found: Found; rel: string }> = [{ found: top.found!, rel: '' }];
   while (queue.length > 0) {
@@ -193,7 +194,8 @@ function* direntsOf(top: Merged, shown: string, recursive: boolean, encoding: Re
       if (isDir) child = yield* lookupChild(dir.found.members, entry.name);
       else {
         try {
-          const res = yield* resolve(top.stack, top.merged + '/' + rel, true);
+          // The path as Node builds it: the argument plus the entry (its links still unresolved).
+          const res = yield* resolve(top.stack, t.abs + '/' + rel, true);
           child = res.kind === 'merged' ? res.found : null;
         } catch {
           child = null; // a dangling or looping link is listed, not entered
@@ -210,7 +212,7 @@ export function* readdir(t: Target, options?: unknown): Io<Array<string | Buffer
   const dir = yield* directoryAt(t, 'scandir');
   if ('external' in dir) return (yield { op: 'readdir', args: [dir.external, options] }) as Array<string>;
   const recursive = opts.recursive === true;
-  const entries = yield* direntsOf(dir, t.shown, recursive, opts.encoding, recursive && !opts.withFileTypes);
+  const entries = yield* direntsOf(dir, t, recursive, opts.encoding, recursive && !opts.withFileTypes);
   if (opts.withFileTypes) return entries.map((e) => e.dirent);
   return entries.map((e) => encodeName(e.rel, opts.encoding ?? undefined));
 }
@@ -219,7 +221,7 @@ export function* readdir(t: Target, options?: unknown): Io<Array<string | Buffer
 export function* opendir(t: Target, options?: { recursive?: boolean; encoding?: BufferEncoding | 'buffer' }): Io<fs.Dir> {
   const dir = yield* directoryAt(t, 'opendir');
   if ('external' in dir) return (yield { op: 'opendir', args: [dir.external, options] }) as fs.Dir;
-  const entries = yield* direntsOf(dir, t.shown, options?.recursive === true, options?.encoding);
+  const entries = yield* direntsOf(dir, t, options?.recursive === true, options?.encoding);
   return new MergedDir(t.shown, entries.map((e) => e.dirent)) as unknown as fs.Dir;
 }
 
