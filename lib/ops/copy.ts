@@ -21,7 +21,7 @@ export function* copyFile(s: Target, d: Target, mode = 0): Io<void> {
   const rs = yield* locate(s, true, 'copyfile');
   if (rs.kind === 'merged' && !rs.found) throw fsError('ENOENT', 'copyfile');
   const from = rs.kind === 'external' ? rs.real : rs.found!.real;
-  const srcStat = rs.kind === 'external' ? yield* io.stat(from) : rs.found!.st;
+  const srcStat = rs.kind === 'external' ? yield* statAs(from, 'copyfile') : rs.found!.st;
   const srcIsDir = srcStat.isDirectory();
   const exclusive = (mode & fs.constants.COPYFILE_EXCL) !== 0;
   if (d.slash) {
@@ -57,6 +57,15 @@ export function* copyFile(s: Target, d: Target, mode = 0): Io<void> {
   // The upper copy is a new file: never clone-force (FICLONE_FORCE) across layers' file systems.
   yield* io.copyFile(from, dir + '/' + rd.name, mode & ~fs.constants.COPYFILE_FICLONE_FORCE);
   yield* clearWhiteout(dir, rd.name);
+}
+
+/** stat of an outside path, failing as the operation `syscall` would. */
+function* statAs(p: string, syscall: string): Io<fs.Stats> {
+  try {
+    return yield* io.stat(p);
+  } catch (err) {
+    throw fsError((err as { code?: string }).code ?? 'EIO', syscall);
+  }
 }
 
 interface CpOptions {

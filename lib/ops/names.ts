@@ -247,11 +247,20 @@ export function* rm(t: Target, options?: fs.RmOptions): Io<void> {
 }
 
 /**
- * rm of "x/" where x is not a directory, as Node's rm (lstat, then rimraf) ends: ENOTDIR from
- * unlink or lstat, or from rmdir when x is a symlink to a directory; nothing is removed.
+ * rm of "x/" where x is not a directory, as Node's rm ends: ENOTDIR, nothing removed. The
+ * syscall named is the one Node's code path fails in: rmdir for a symlink to a directory;
+ * otherwise lstat (its up-front check), except rmSync with force, which skips that check and
+ * fails in unlink.
  */
 function* refuseSlashOnNonDirectory(t: Target, options?: fs.RmOptions): Io<void> {
-  const entry = yield* locateEntry(t, 'lstat');
+  const force = options?.force === true;
+  let entry;
+  try {
+    entry = yield* locateEntry(t, 'lstat');
+  } catch (err) {
+    if (force && (err as { code?: string }).code === 'ENOENT') return;
+    throw err;
+  }
   if (entry.kind === 'external' || !entry.found || entry.found.st.isDirectory()) return;
   const recursive = options?.recursive === true;
   if (entry.found.st.isSymbolicLink()) {
@@ -259,11 +268,11 @@ function* refuseSlashOnNonDirectory(t: Target, options?: fs.RmOptions): Io<void>
     try {
       target = yield* locate(t, true, 'lstat');
     } catch (err) {
-      if (options?.force && (err as { code?: string }).code === 'ENOENT') return;
+      if (force && (err as { code?: string }).code === 'ENOENT') return;
       throw err;
     }
     if (target.kind === 'merged' && !target.found) {
-      if (options?.force) return;
+      if (force) return;
       throw fsError('ENOENT', 'lstat');
     }
     if (target.kind === 'merged' && target.found!.st.isDirectory()) {
@@ -271,7 +280,8 @@ function* refuseSlashOnNonDirectory(t: Target, options?: fs.RmOptions): Io<void>
       throw fsError('ENOTDIR', 'rmdir');
     }
   }
-  throw fsError('ENOTDIR', recursive ? 'unlink' : 'lstat');
+  const sync = (yield* io.form()) === 'sync';
+  throw fsError('ENOTDIR', sync && force ? 'unlink' : 'lstat');
 }
 
 // ---- rename -----------------------------------------------------------------------------
