@@ -3,7 +3,8 @@ import type { Stack } from '../layers/stack';
 import type { PathInput } from '../paths';
 import { resolve, lookupChild, type Resolved, type Merged, type Found } from '../router/resolve';
 import { fsError } from '../errors';
-import type { Io } from '../io';
+import { io, type Io } from '../io';
+import * as path from 'path';
 import { isAtOrUnder, parsePath } from '../paths';
 
 export interface Target extends PathInput {
@@ -22,7 +23,20 @@ export function* locate(t: Target, follow: boolean, syscall: string): Io<Resolve
  */
 export function* locateEntry(t: Target, syscall: string): Io<Resolved> {
   if (!t.stack) return { kind: 'external', real: t.abs };
-  return yield* resolve(t.stack, t.abs, false, false, syscall);
+  const res = yield* resolve(t.stack, t.abs, false, false, syscall);
+  // A symlink led out of the overlay: the parent walk there fails as the kernel's would.
+  if (res.kind === 'external') yield* requireRealDirectory(path.dirname(res.real), syscall);
+  return res;
+}
+
+function* requireRealDirectory(dir: string, syscall: string): Io<void> {
+  let st;
+  try {
+    st = yield* io.stat(dir);
+  } catch (err) {
+    throw fsError((err as { code?: string }).code ?? 'EIO', syscall);
+  }
+  if (!st.isDirectory()) throw fsError('ENOTDIR', syscall);
 }
 
 /** A Target for another path string, in the same overlay when it lies under its mountpoint. */
