@@ -233,6 +233,8 @@ export function* rm(t: Target, options?: fs.RmOptions): Io<void> {
     res = yield* locate(t, false, 'lstat');
   } catch (err) {
     if (options?.force && (err as { code?: string }).code === 'ENOENT') return;
+    // rmSync with force skips its lstat check; rimraf then fails in unlink with the same code.
+    if (options?.force && (yield* io.form()) === 'sync') throw Object.assign(err as object, { syscall: 'unlink' });
     throw err;
   }
   if (res.kind === 'external') return yield* io.rm(res.real, options ?? {});
