@@ -14,6 +14,7 @@ import { isAtOrUnder } from './paths';
 import { OverlayError } from './errors';
 import { runSync } from './io';
 import { resolve } from './router/resolve';
+import { installCjsScopeHooks } from './loader/cjs';
 import type { Stack } from './layers/stack';
 import type { OverlayOptions } from './types';
 
@@ -72,8 +73,10 @@ export function patchStack(stack: Stack): () => void {
  */
 export function patch(options?: OverlayOptions): () => void {
   if (options === undefined) {
+    // Required lazily: patch-config.ts imports this module.
     const { loadConfig } = require('./config') as typeof import('./config');
-    options = loadConfig();
+    const { patchOverlays } = require('./patch-config') as typeof import('./patch-config');
+    return patchOverlays(loadConfig().overlays);
   }
   return patchStack(createStack(options));
 }
@@ -83,8 +86,24 @@ export function isPatched(): boolean {
   return state.restore !== null;
 }
 
+/** The mountpoints installed in this thread, longest first (for the module loader hooks). */
+export function mountpoints(): string[] {
+  return state.mounts.map((m) => m.stack.mount);
+}
+
+/** Code may inspect name, length and own symbols (util.promisify's): give replacements the original's. */
+function keepShape(fn: any, orig: any): void {
+  Object.defineProperty(fn, 'name', { value: orig.name, configurable: true });
+  Object.defineProperty(fn, 'length', { value: orig.length, configurable: true });
+  for (const sym of Object.getOwnPropertySymbols(orig)) {
+    if (!Object.prototype.hasOwnProperty.call(fn, sym)) Object.defineProperty(fn, sym, Object.getOwnPropertyDescriptor(orig, sym)!);
+  }
+  if (typeof orig.native === 'function' && typeof fn.native === 'function' && fn.native !== orig.native) keepShape(fn.native, orig.native);
+}
+
 function replace(target: any, key: string, value: unknown, undo: Array<() => void>): void {
   const before = Object.getOwnPropertyDescriptor(target, key);
+  if (typeof value === 'function' && typeof before?.value === 'function') keepShape(value, before.value);
   Object.defineProperty(target, key, { value, writable: true, configurable: true, enumerable: before?.enumerable ?? true });
   undo.push(() => {
     if (before) Object.defineProperty(target, key, before);
@@ -173,6 +192,7 @@ function installModuleHooks(api: typeof fs, undo: Array<() => void>): void {
     const res = runSync(resolve(stack, path.resolve(filename), true));
     return prevNode(module, res.kind === 'external' ? res.real : res.found ? res.found.real : filename);
   };
+  installCjsScopeHooks(api, (abs) => table.find(abs) !== null, undo);
   undo.push(() => {
     setModuleHook('_stat', prevStat);
     setModuleHook('_readPackage', prevReadPackage);

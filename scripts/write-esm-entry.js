@@ -1,6 +1,6 @@
 'use strict';
-// The ESM entry re-exports the CommonJS build, so that `import` and `require` share one
-// module instance (one mount table, one patch state) instead of two diverging copies.
+// The ESM entries re-export (or run) the CommonJS build, so that `import` and `require` share
+// one module instance (one mount table, one patch state) instead of two diverging copies.
 const fs = require('fs');
 const path = require('path');
 const cjs = require('../dist/cjs/index.js');
@@ -14,3 +14,5 @@ const body = [
   '',
 ].join('\n');
 fs.writeFileSync(path.join(out, 'index.mjs'), body);
+// `node --import overlay-fs/register`: the patch plus the ESM loader hooks (lib/register-esm.ts).
+fs.writeFileSync(path.join(out, 'register.mjs'), "import '../cjs/register-esm.js';\n");
