@@ -226,64 +226,71 @@ function* removeTree(res: Merged): Io<void> {
   yield* removeDirectory(res);
 }
 
+/**
+ * rm, failing as Node's rm does. Node checks the path with lstat first (always in the async
+ * forms; in rmSync unless both force and recursive are set), then runs rimraf, which ignores
+ * its own lstat failures and fails in unlink or rmdir.
+ */
 export function* rm(t: Target, options?: fs.RmOptions): Io<void> {
-  if (t.slash) yield* refuseSlashOnNonDirectory(t, options);
+  const force = options?.force === true;
+  const recursive = options?.recursive === true;
+  const checked = (yield* io.form()) === 'async' || !(force && recursive);
+  const failing = checked ? 'lstat' : 'unlink';
+  if (t.slash && (yield* rmWithSlashOnNonDirectory(t, force, recursive, checked))) return;
   let res;
   try {
     res = yield* locate(t, false, 'lstat');
   } catch (err) {
-    if (options?.force && (err as { code?: string }).code === 'ENOENT') return;
-    // rmSync with force skips its lstat check; rimraf then fails in unlink with the same code.
-    if (options?.force && (yield* io.form()) === 'sync') throw Object.assign(err as object, { syscall: 'unlink' });
-    throw err;
+    if ((err as { code?: string }).code === 'ENOENT' && (force || !checked)) return;
+    throw Object.assign(err as object, { syscall: failing });
   }
   if (res.kind === 'external') return yield* io.rm(res.real, options ?? {});
   if (!res.found) {
-    if (options?.force) return;
+    if (force) return;
     throw fsError('ENOENT', 'lstat');
   }
-  if (res.found.st.isDirectory() && !options?.recursive) throw isDirectoryError(t.shown);
+  if (res.found.st.isDirectory() && !recursive) throw isDirectoryError(t.shown);
   requireUpper(res, 'rm');
   if (res.parent === null) throw fsError('EBUSY', 'rmdir'); // Node's rm ends in rmdir of the root
   yield* removeTree(res);
 }
 
 /**
- * rm of "x/" where x is not a directory, as Node's rm ends: ENOTDIR, nothing removed. The
- * syscall named is the one Node's code path fails in: rmdir for a symlink to a directory;
- * otherwise lstat (its up-front check), except rmSync with force, which skips that check and
- * fails in unlink.
+ * rm of "x/" where x is not a directory, following Node's code paths to the letter: ENOTDIR
+ * and nothing removed, named after the step that fails (`failing`, see rm); for a symlink to
+ * a directory, rmdir fails, which rmSync reports and the async forms ignore (a no-op success).
+ * Returns true when rm is done.
  */
-function* refuseSlashOnNonDirectory(t: Target, options?: fs.RmOptions): Io<void> {
-  const force = options?.force === true;
+function* rmWithSlashOnNonDirectory(t: Target, force: boolean, recursive: boolean, checked: boolean): Io<boolean> {
+  const failing = checked ? 'lstat' : 'unlink';
   let entry;
   try {
     entry = yield* locateEntry(t, 'lstat');
   } catch (err) {
-    if (force && (err as { code?: string }).code === 'ENOENT') return;
-    throw err;
+    if (force && (err as { code?: string }).code === 'ENOENT') return true;
+    throw Object.assign(err as object, { syscall: failing });
   }
-  if (entry.kind === 'external' || !entry.found || entry.found.st.isDirectory()) return;
-  const recursive = options?.recursive === true;
+  if (entry.kind === 'external' || !entry.found || entry.found.st.isDirectory()) return false;
   if (entry.found.st.isSymbolicLink()) {
     let target;
     try {
       target = yield* locate(t, true, 'lstat');
     } catch (err) {
-      if (force && (err as { code?: string }).code === 'ENOENT') return;
+      if (!checked) throw fsError('ENOTDIR', 'unlink'); // rimraf ignores its lstat failure
+      if (force && (err as { code?: string }).code === 'ENOENT') return true;
       throw err;
     }
     if (target.kind === 'merged' && !target.found) {
-      if (force) return;
+      if (force || !checked) return true;
       throw fsError('ENOENT', 'lstat');
     }
     if (target.kind === 'merged' && target.found!.st.isDirectory()) {
       if (!recursive) throw isDirectoryError(t.shown);
+      if ((yield* io.form()) === 'async') return true;
       throw fsError('ENOTDIR', 'rmdir');
     }
   }
-  const sync = (yield* io.form()) === 'sync';
-  throw fsError('ENOTDIR', sync && force ? 'unlink' : 'lstat');
+  throw fsError('ENOTDIR', failing);
 }
 
 // ---- rename -----------------------------------------------------------------------------
