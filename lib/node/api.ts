@@ -5,6 +5,7 @@
  * the form asked for, and errors are re-expressed with the caller's merged paths.
  */
 import * as util from 'util';
+import * as path from 'path';
 import type * as fsTypes from 'fs';
 import { original, originalPromises } from '../real-fs';
 import { parsePath } from '../paths';
@@ -42,10 +43,27 @@ export function buildFs(table: MountTable): typeof fsTypes {
       const parsed = parsePath(args[i]);
       if (!parsed) return null;
       const stack = table.find(parsed.abs);
-      if (stack) inside = true;
+      if (stack || leavesAMount(parsed.shown)) inside = true;
       targets.push({ ...parsed, stack });
     }
     return inside ? targets : null;
+  }
+
+  /**
+   * "m/d/../../x" walks through the mount and out again: the kernel could not walk a virtual
+   * mountpoint, so such a path is served by the overlay (as the outside path it leads to).
+   */
+  function leavesAMount(shown: string): boolean {
+    if (!shown.includes('..')) return false;
+    const parts = (path.isAbsolute(shown) ? shown : process.cwd() + '/' + shown).split('/');
+    const walked: string[] = [];
+    for (const part of parts) {
+      if (part === '..') {
+        if (table.find('/' + walked.join('/'))) return true;
+        walked.pop();
+      } else if (part !== '' && part !== '.') walked.push(part);
+    }
+    return false;
   }
 
   function withTargets(args: unknown[], positions: readonly number[], targets: Target[]): unknown[] {

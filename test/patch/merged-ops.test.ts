@@ -183,7 +183,7 @@ test('#9 path forms: Buffer, file: URL, relative to the cwd at call time, "..", 
 // is handed to Node untouched, so the kernel walks `m/d/..` physically and fails with ENOENT
 // because the mountpoint does not exist on disk; a kernel overlay mount would serve it.
 // When this starts passing, turn it into a plain test.
-test.failing('#9 a path that goes through the mount and leaves it with ".." reaches the outside file', () => {
+test('#9 a path that goes through the mount and leaves it with ".." reaches the outside file', () => {
   const s = scratch(TREE);
   const r = json(s.script(`
     ${PATCH_PRELUDE}
