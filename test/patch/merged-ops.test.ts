@@ -179,10 +179,8 @@ test('#9 path forms: Buffer, file: URL, relative to the cwd at call time, "..", 
   expect(r.promiseRejects).toBe('ERR_INVALID_ARG_VALUE');
 });
 
-// Known gap (lib/node: parsePath/targetsOf). A path that lexically resolves outside every mount
-// is handed to Node untouched, so the kernel walks `m/d/..` physically and fails with ENOENT
-// because the mountpoint does not exist on disk; a kernel overlay mount would serve it.
-// When this starts passing, turn it into a plain test.
+// A path that resolves outside every mount but walks through one on the way: handed to Node
+// untouched, the kernel would walk `m/d/..` physically and fail (the mountpoint is not on disk).
 test('#9 a path that goes through the mount and leaves it with ".." reaches the outside file', () => {
   const s = scratch(TREE);
   const r = json(s.script(`
