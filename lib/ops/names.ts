@@ -252,7 +252,18 @@ export function* rm(t: Target, options?: fs.RmOptions): Io<void> {
   if (res.found.st.isDirectory() && !recursive) throw isDirectoryError(t.shown);
   requireUpper(res, 'rm');
   if (res.parent === null) throw fsError('EBUSY', 'rmdir'); // Node's rm ends in rmdir of the root
-  yield* removeTree(res);
+  if (res.merged === t.abs || !res.found.st.isDirectory()) return yield* removeTree(res);
+  // The path runs through symlinks, which emptying the directory may remove: finish by path,
+  // as rimraf does (its rmdir then finds nothing, and that counts as done).
+  for (const entry of yield* listMerged(res.found.members)) {
+    const child = yield* childOf(res, entry.name);
+    if (child.found) yield* removeTree(child);
+  }
+  try {
+    yield* rmdir({ ...t, slash: false });
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ENOENT') throw err;
+  }
 }
 
 /**
