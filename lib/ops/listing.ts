@@ -13,16 +13,20 @@ export interface Listed {
 }
 
 /**
- * Top layer's names first in its own order, then each lower layer's new names. A whiteout
- * hides a name in the layers below its own, never a sibling in its own layer.
+ * The union of the merge stack's entries, in the kernel's order (reference #8): the lowest
+ * layer's names in its raw order (a name a higher layer overrides takes the lowest one's
+ * place), then the top layer's remaining names, then each middle layer's, top down. Each
+ * entry comes from its serving (highest) layer. A whiteout hides a name in the layers below
+ * its own, never a sibling in its own layer.
  */
 export function* listMerged(members: readonly Member[]): Io<Listed[]> {
-  const seen = new Set<string>();
+  const serving = new Map<string, Listed>();
   const hidden = new Set<string>();
-  const out: Listed[] = [];
+  const rawNames: string[][] = [];
   for (const m of members) {
     const dirents = yield* io.readdirTyped(m.real);
     const whiteouts: string[] = [];
+    const names: string[] = [];
     for (const d of dirents) {
       const name = d.name;
       if (name.startsWith(WHITEOUT_PREFIX)) {
@@ -34,11 +38,21 @@ export function* listMerged(members: readonly Member[]): Io<Listed[]> {
         const st = yield* lstatOrNull(m.real + '/' + name);
         if (st === null || isKernelWhiteout(st)) { whiteouts.push(name); continue; }
       }
-      if (seen.has(name) || hidden.has(name)) continue;
-      seen.add(name);
-      out.push({ name, dirent: d, layer: m.layer, real: m.real + '/' + name });
+      names.push(name);
+      if (serving.has(name) || hidden.has(name)) continue;
+      serving.set(name, { name, dirent: d, layer: m.layer, real: m.real + '/' + name });
     }
+    rawNames.push(names);
     for (const w of whiteouts) hidden.add(w);
   }
+  const out: Listed[] = [];
+  const take = (names: string[]) => {
+    for (const name of names) {
+      const entry = serving.get(name);
+      if (entry) { out.push(entry); serving.delete(name); }
+    }
+  };
+  take(rawNames[rawNames.length - 1]);
+  for (let i = 0; i < rawNames.length - 1; i++) take(rawNames[i]);
   return out;
 }

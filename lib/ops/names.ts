@@ -256,8 +256,8 @@ export function* rm(t: Target, options?: fs.RmOptions): Io<void> {
   // The path runs through symlinks, which emptying the directory may remove: finish by path,
   // as rimraf does (its rmdir then finds nothing, and that counts as done).
   for (const entry of yield* listMerged(res.found.members)) {
-    const child = yield* childOf(res, entry.name);
-    if (child.found) yield* removeTree(child);
+    // Each child by its path too: an earlier one may have been a link this path runs through.
+    yield* rm(targetFor(t, t.shown.replace(/\/*$/, '/') + entry.name), { recursive: true, force: true });
   }
   try {
     yield* rmdir({ ...t, slash: false });
