@@ -1,7 +1,7 @@
 /** copyFile and cp over the merged view. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { io, type Io } from '../io';
+import { io, lstatOrNull, type Io } from '../io';
 import { fsError } from '../errors';
 import { locate, locateEntry, requireUpper, type Target } from './target';
 import { copyUpParents } from '../copyup';
@@ -29,29 +29,32 @@ export function* copyFile(s: Target, d: Target, mode = 0): Io<void> {
     throw fsError('EISDIR', 'copyfile');
   }
   const rd = yield* locate(d, !exclusive, 'copyfile');
-  if (rd.kind === 'external') {
-    if (srcIsDir) throw fsError('EISDIR', 'copyfile');
-    return yield* io.copyFile(from, rd.real, mode);
-  }
-  if (rd.found) {
+  // What the destination name leads to (through a symlink, perhaps out of the overlay).
+  const through: Target = rd.kind === 'external'
+    ? { ...d, stack: null, abs: rd.real, slash: false }
+    : { ...d, abs: rd.merged, slash: false };
+  const destStat = rd.kind === 'external' ? yield* lstatOrNull(rd.real) : rd.found?.st ?? null;
+  if (destStat) {
     if (exclusive) throw fsError('EEXIST', 'copyfile');
-    if (rd.found.st.isDirectory()) throw fsError('EISDIR', 'copyfile');
+    if (destStat.isDirectory()) throw fsError('EISDIR', 'copyfile');
   }
-  if (rd.parent === null) throw fsError('EISDIR', 'copyfile');
-  requireUpper(rd, 'copyfile');
-  if (isReserved(rd.name)) throw reservedName('copyfile');
+  if (rd.kind === 'merged') {
+    if (rd.parent === null) throw fsError('EISDIR', 'copyfile');
+    requireUpper(rd, 'copyfile');
+    if (isReserved(rd.name)) throw reservedName('copyfile');
+  }
   if (srcIsDir) {
     // libuv opened (creating) what the name leads to, truncated it (other hard links see
     // that), gave it the source's mode, failed to copy a directory, then removed the name.
-    const through = { ...d, abs: rd.merged, slash: false };
-    if (rd.found) yield* truncate(through, 0);
-    else if (rd.merged !== d.abs) yield* writeFile(through, '', { mode: srcStat.mode & 0o7777 });
-    if (rd.found || rd.merged !== d.abs) {
+    if (destStat) yield* truncate(through, 0);
+    else if (through.abs !== d.abs) yield* writeFile(through, '', { mode: srcStat.mode & 0o7777 });
+    if (destStat || through.abs !== d.abs) {
       yield* chmod(through, srcStat.mode & 0o7777);
       yield* unlink(d);
     }
     throw fsError('EISDIR', 'copyfile');
   }
+  if (rd.kind === 'external') return yield* io.copyFile(from, rd.real, mode);
   const dir = yield* copyUpParents(rd);
   yield* clearKernelWhiteout(dir, rd.name);
   // The upper copy is a new file: never clone-force (FICLONE_FORCE) across layers' file systems.

@@ -291,11 +291,12 @@ function* rmWithSlashOnNonDirectory(t: Target, force: boolean, recursive: boolea
       if (force && (err as { code?: string }).code === 'ENOENT') return true;
       throw err;
     }
-    if (target.kind === 'merged' && !target.found) {
+    const st = target.kind === 'external' ? yield* lstatOrNull(target.real) : target.found?.st ?? null;
+    if (!st) {
       if (force || !checked) return true;
       throw fsError('ENOENT', 'lstat');
     }
-    if (target.kind === 'merged' && target.found!.st.isDirectory()) {
+    if (st.isDirectory()) {
       if (!recursive) throw isDirectoryError(t.shown);
       if ((yield* io.form()) === 'async') return true;
       throw fsError('ENOTDIR', 'rmdir');
@@ -404,7 +405,7 @@ export function* link(s: Target, d: Target): Io<void> {
   if (!s.stack && !d.stack) return yield* io.link(s.abs, d.abs);
   // Like linkat(2): the source is looked up first, then the new name.
   const rs = yield* locate(s, false, 'link');
-  if (rs.kind === 'merged' && !rs.found) throw fsError('ENOENT', 'link');
+  if (rs.kind === 'merged' ? !rs.found : !(yield* lstatOrNull(rs.real))) throw fsError('ENOENT', 'link');
   const rd = yield* locateEntry(d, 'link');
   if (rs.kind === 'external' || rd.kind === 'external') {
     if (rs.kind === 'external' && rd.kind === 'external') return yield* io.link(rs.real, rd.real);
