@@ -8,6 +8,7 @@
  *   { "mountpoint": "site", "upper": "site.local", "lower": ["theme", "base"], "workdir": "..." }
  * or, with a kernel-style option string,
  *   { "mountpoint": "site", "options": "lowerdir=theme:base,upperdir=site.local" }
+ * Either form may add "cache": false (every lookup asks the file system; see OverlayOptions).
  */
 import * as path from 'path';
 import { OverlayError } from './errors';
@@ -41,7 +42,7 @@ export function configError(code: 'ERR_OVERLAY_INVALID_CONFIG', source: string, 
   return Object.assign(new OverlayError(code, `overlay-fs: invalid configuration in ${where}: ${message}`), { source, field });
 }
 
-const ENTRY_KEYS = ['mountpoint', 'upper', 'lower', 'workdir', 'options'];
+const ENTRY_KEYS = ['mountpoint', 'upper', 'lower', 'workdir', 'options', 'cache'];
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
@@ -81,6 +82,8 @@ function entry(value: unknown, src: ConfigSource, field: string): ConfiguredOver
   };
   if (o.mountpoint === undefined) throw bad('mountpoint', 'is missing');
   const mountpoint = abs('mountpoint', o.mountpoint);
+  if (o.cache !== undefined && typeof o.cache !== 'boolean') throw bad('cache', `must be true or false, got ${describe(o.cache)}`);
+  const cache = o.cache === undefined ? {} : { cache: o.cache as boolean };
 
   if (o.options !== undefined) {
     const mixed = ['upper', 'lower', 'workdir'].find((k) => o[k] !== undefined);
@@ -99,6 +102,7 @@ function entry(value: unknown, src: ConfigSource, field: string): ConfiguredOver
         lower: parsed.lower.map((l) => path.resolve(src.base, l)),
         ...(parsed.upper !== undefined && { upper: path.resolve(src.base, parsed.upper) }),
         ...(parsed.workdir !== undefined && { workdir: path.resolve(src.base, parsed.workdir) }),
+        ...cache,
       },
       source: src.name,
       field,
@@ -111,7 +115,7 @@ function entry(value: unknown, src: ConfigSource, field: string): ConfiguredOver
     if (o.lower.length === 0) throw bad('lower', 'needs at least one directory');
     lower = o.lower.map((l, i) => abs(`lower[${i}]`, l));
   } else lower = [abs('lower', o.lower)];
-  const options: OverlayOptions & { mountpoint: string } = { mountpoint, lower };
+  const options: OverlayOptions & { mountpoint: string } = { mountpoint, lower, ...cache };
   if (o.upper !== undefined && o.upper !== null) options.upper = abs('upper', o.upper);
   if (o.workdir !== undefined) options.workdir = abs('workdir', o.workdir);
   return { options, source: src.name, field };

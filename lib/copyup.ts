@@ -8,7 +8,7 @@
  */
 import * as fs from 'fs';
 import type { Stack } from './layers/stack';
-import type { Merged, Found } from './router/resolve';
+import { statsOf, type Merged, type Found } from './router/resolve';
 import { io, lstatOrNull, type Io } from './io';
 import { isKernelWhiteout } from './layers/whiteout';
 import { joinRel } from './paths';
@@ -40,10 +40,24 @@ function* applyOwner(p: string, st: fs.Stats, link: boolean): Io<void> {
   else yield* io.chown(p, st.uid, st.gid);
 }
 
-function* applyTimes(p: string, st: fs.Stats, link: boolean): Io<void> {
-  // Seconds with the sub-second part: Node keeps microseconds, not nanoseconds.
-  if (link) yield* io.lutimes(p, st.atimeMs / 1000, st.mtimeMs / 1000);
-  else yield* io.utimes(p, st.atimeMs / 1000, st.mtimeMs / 1000);
+function* applyTimes(p: string, st: fs.Stats | fs.BigIntStats, link: boolean): Io<void> {
+  const ns = st as Partial<fs.BigIntStats>;
+  const atime = secondsOf(st.atimeMs, ns.atimeNs);
+  const mtime = secondsOf(st.mtimeMs, ns.mtimeNs);
+  if (link) yield* io.lutimes(p, atime, mtime);
+  else yield* io.utimes(p, atime, mtime);
+}
+
+/**
+ * A time as the seconds utimes takes. Node keeps microseconds, not nanoseconds: libuv cuts
+ * the fraction to whole microseconds, and a double near 1.8e9 s is only good to ~0.24 µs. With
+ * the nanoseconds (bigint stats) we aim at the middle of the original microsecond, so the
+ * copy keeps exactly the microseconds of the original; from milliseconds, as close as they say.
+ */
+function secondsOf(ms: number | bigint, ns: bigint | undefined): number {
+  if (typeof ns !== 'bigint') return Number(ms) / 1000;
+  const us = ns / 1000n;
+  return Number(us / 1000000n) + (Number(us % 1000000n) + 0.5) / 1e6;
 }
 
 function* copyUpDirectory(target: string, st: fs.Stats): Io<void> {
@@ -68,7 +82,7 @@ export function* copyUpParents(res: Merged): Io<string> {
   for (const dir of res.chain) {
     if (dir.members[0].layer === upper) continue;
     const real = joinRel(upper.root, dir.rel);
-    const st = dir.members[0].st;
+    const st = yield* statsOf(dir.members[0]);
     yield* io.once('dir:' + real, () => copyUpDirectory(real, st));
     fresh.push({ real, st });
   }
@@ -85,18 +99,18 @@ export function* copyUp(res: Merged): Io<string> {
   const parent = yield* copyUpParents(res);
   const target = joinRel(upper.root, res.rel);
   // Like the kernel, a copy-up leaves the parent's times as they were.
-  const before = yield* io.lstat(parent);
+  const before = (yield* io.lstat(parent, { bigint: true })) as unknown as fs.BigIntStats;
   yield* io.once('up:' + target, () => copyUpEntry(res.stack, found, target));
-  yield* io.utimes(parent, before.atimeMs / 1000, before.mtimeMs / 1000);
+  yield* applyTimes(parent, before, false);
   return target;
 }
 
 function* copyUpEntry(stack: Stack, found: Found, target: string): Io<void> {
   const existing = yield* lstatOrNull(target);
   if (existing && !isKernelWhiteout(existing)) return; // done meanwhile (another task or process)
-  if (found.st.isDirectory()) {
+  if (found.kind === 'dir') {
     if (existing) yield* io.unlink(target);
-    yield* copyUpDirectory(target, found.st);
+    yield* copyUpDirectory(target, yield* statsOf(found));
     return;
   }
   const tmp = yield* tempPath(stack);
@@ -113,8 +127,10 @@ function* copyUpEntry(stack: Stack, found: Found, target: string): Io<void> {
  * Copy one non-directory entry (file or symlink) to `to`, keeping data, mode, owner where
  * permitted, and times. Not atomic by itself: callers copy to a temporary name.
  */
-export function* cloneEntry(from: { real: string; st: fs.Stats }, to: string): Io<void> {
-  const st = from.st;
+export function* cloneEntry(from: { readonly real: string; stats?: fs.Stats }, to: string): Io<void> {
+  const st = yield* statsOf(from);
+  // The times to the nanosecond, read before the copy reads the data (and may touch atime).
+  const times = (yield* io.lstat(from.real, { bigint: true })) as unknown as fs.BigIntStats;
   const link = st.isSymbolicLink();
   if (link) {
     yield* io.symlink(yield* io.readlink(from.real), to);
@@ -127,7 +143,7 @@ export function* cloneEntry(from: { real: string; st: fs.Stats }, to: string): I
   }
   yield* applyOwner(to, st, link); // before chmod: chown clears setuid/setgid
   if (!link) yield* io.chmod(to, st.mode & 0o7777);
-  yield* applyTimes(to, st, link);
+  yield* applyTimes(to, times, link);
 }
 
 /** Copy a directory's attributes onto a fresh directory `to` (not its contents). */

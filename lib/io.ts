@@ -19,12 +19,41 @@ function* request<T>(op: string, args: unknown[]): Io<T> {
   return (yield { op, args }) as T;
 }
 
-/** Mutating requests name the real path(s) they change; each is checked against the lower layers. */
+/**
+ * Mutating requests name the real path(s) they change; each is checked against the lower
+ * layers, and each change is reported to the observer (the router's directory index).
+ */
 const MUTATING: Record<string, number[]> = {
   mkdir: [0], rmdir: [0], rm: [0], unlink: [0], rename: [0, 1], copyFile: [1], writeFile: [0],
   appendFile: [0], chmod: [0], chown: [0], lchown: [0], utimes: [0], lutimes: [0], symlink: [1],
   link: [1], truncate: [0],
 };
+
+/** Reads that fail with ENOENT/ENOTDIR on args[0] tell the observer that the path is gone. */
+const READS: Record<string, true> = { lstat: true, stat: true, readFile: true, readlink: true, access: true, readdir: true, open: true };
+
+/** Who hears of the real changes and misses requests cause (lib/router/index-cache.ts). */
+export interface IoObserver {
+  /** A mutating request (MUTATING, open, mkfifo) finished: `err` is null, or it failed. */
+  mutated(op: string, args: unknown[], err: unknown): void;
+  /** A read found the real path missing. */
+  missing(p: string): void;
+}
+
+let observer: IoObserver | null = null;
+
+export function observeIo(o: IoObserver | null): void {
+  observer = o;
+}
+
+function note(op: string, args: unknown[], err: unknown): void {
+  if (observer === null) return;
+  if (MUTATING[op] !== undefined || op === 'mkfifo' || op === 'open') observer.mutated(op, args, err);
+  if (err !== null && READS[op] === true && typeof args[0] === 'string') {
+    const code = (err as { code?: string }).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') observer.missing(args[0]);
+  }
+}
 
 export function runSync<T>(gen: Io<T>): T {
   let step = gen.next();
@@ -83,19 +112,42 @@ function isSpecialFile(p: string): boolean {
   return st !== undefined && !st.isFile() && !st.isDirectory() && !st.isSymbolicLink();
 }
 
+/** The name of each request's *Sync function, made once (a fresh `op + 'Sync'` per call is costly). */
+const SYNC_NAME: Record<string, string> = Object.create(null);
+
 function callSync(op: string, args: unknown[]): unknown {
   if (op === '$form') return 'sync';
   if (op === 'mkfifo') {
     guardWrite(args[0] as string, 'mknod');
-    execFileSync('mkfifo', [args[0] as string], { stdio: 'ignore' });
+    try {
+      execFileSync('mkfifo', [args[0] as string], { stdio: 'ignore' });
+    } catch (err) {
+      note(op, args, err);
+      throw err;
+    }
+    note(op, args, null);
     return undefined;
   }
   // A quiet probe: no Error object is built for a missing entry (that costs ~20x the lstat).
-  if (op === '$probe') return real.lstatSync(args[0] as string, { throwIfNoEntry: false }) ?? null;
+  if (op === '$probe') {
+    const st = real.lstatSync(args[0] as string, { throwIfNoEntry: false });
+    if (st !== undefined) return st;
+    if (observer !== null) observer.missing(args[0] as string);
+    return null;
+  }
+  if (op === '$probeNow') return probeNow(args[0] as string);
   if (op === '$once') return runSync((args[1] as () => Io<unknown>)());
   if (op === '$await') return args[0];
   checkWrite(op, args);
-  return (real as any)[op + 'Sync'](...args);
+  let result: unknown;
+  try {
+    result = (real as any)[SYNC_NAME[op] ??= op + 'Sync'](...args);
+  } catch (err) {
+    note(op, args, err);
+    throw err;
+  }
+  if (MUTATING[op] !== undefined || op === 'open') note(op, args, null);
+  return result;
 }
 
 const inFlight = new Map<string, Promise<unknown>>();
@@ -113,21 +165,48 @@ function callAsync(op: string, args: unknown[], mode: RunMode): Promise<unknown>
   }
   if (op === '$await') return Promise.resolve(args[0]);
   if (op === '$form') return Promise.resolve('async');
+  if (op === '$probeNow') {
+    try {
+      return Promise.resolve(probeNow(args[0] as string));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
   if (op === 'mkfifo') {
     guardWrite(args[0] as string, 'mknod');
-    return new Promise((resolve, reject) => execFile('mkfifo', [args[0] as string], (err) => (err ? reject(err) : resolve(undefined))));
+    return new Promise((resolve, reject) => execFile('mkfifo', [args[0] as string], (err) => {
+      note(op, args, err ?? null);
+      if (err) reject(err);
+      else resolve(undefined);
+    }));
   }
   if (op === '$probe') {
     return new Promise((resolve, reject) => real.lstat(args[0] as string, (err, st) => {
       if (!err) resolve(st);
-      else if (err.code === 'ENOENT' || err.code === 'ENOTDIR') resolve(null);
-      else reject(err);
+      else if (err.code === 'ENOENT' || err.code === 'ENOTDIR') {
+        if (observer !== null) observer.missing(args[0] as string);
+        resolve(null);
+      } else reject(err);
     }));
   }
   checkWrite(op, args);
-  if (op === 'open' && mode.handles) return realPromises.open(...(args as [string, number, number]));
+  if (op === 'open' && mode.handles) {
+    return realPromises.open(...(args as [string, number, number])).then(
+      (fh: unknown) => { note(op, args, null); return fh; },
+      (err: unknown) => { note(op, args, err); throw err; },
+    );
+  }
+  const noted = MUTATING[op] !== undefined || op === 'open';
   return new Promise((resolve, reject) => {
-    (real as any)[op](...args, (err: unknown, value: unknown) => (err ? reject(err) : resolve(value)));
+    (real as any)[op](...args, (err: unknown, value: unknown) => {
+      if (err) {
+        note(op, args, err);
+        reject(err);
+      } else {
+        if (noted) note(op, args, null);
+        resolve(value);
+      }
+    });
   });
 }
 
@@ -172,6 +251,27 @@ export const io = {
 /** lstat that answers null for a missing entry (ENOENT/ENOTDIR) instead of throwing. */
 export function lstatOrNull(p: string): Io<fs.Stats | null> {
   return request<fs.Stats | null>('$probe', [p]);
+}
+
+/**
+ * lstatOrNull answered synchronously by both runners. For checking a directory the operation
+ * has just used (its inode is in the kernel's cache, about a microsecond): a thread-pool round
+ * trip per directory would cost 20 to 50 times more in the callback and promise forms.
+ */
+export function lstatNowOrNull(p: string): Io<fs.Stats | null> {
+  return request<fs.Stats | null>('$probeNow', [p]);
+}
+
+function probeNow(p: string): fs.Stats | null {
+  let st: fs.Stats | undefined;
+  try {
+    st = real.lstatSync(p, { throwIfNoEntry: false });
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ENOTDIR') throw err;
+  }
+  if (st !== undefined) return st;
+  if (observer !== null) observer.missing(p);
+  return null;
 }
 
 /** Remove a file if it is there. */

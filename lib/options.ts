@@ -14,9 +14,10 @@ export interface NormalOptions {
   upper: string | null;
   lower: string[];
   workdir: string | null;
+  cache: boolean;
 }
 
-const KNOWN = new Set(['mountpoint', 'upper', 'lower', 'workdir']);
+const KNOWN = new Set(['mountpoint', 'upper', 'lower', 'workdir', 'cache']);
 
 function toAbsolute(option: string, value: unknown): string {
   const parsed = parsePath(value as PathArg);
@@ -58,6 +59,10 @@ export function normalizeOptions(options: OverlayOptions): NormalOptions {
     throw new OverlayError('ERR_OVERLAY_MISSING_OPTION', 'overlay-fs: option "mountpoint" is required');
   }
   const mountpoint = toAbsolute('mountpoint', options.mountpoint);
+  if (options.cache !== undefined && typeof options.cache !== 'boolean') {
+    throw new OverlayError('ERR_OVERLAY_INVALID_OPTIONS', `overlay-fs: option "cache" must be true or false, got ${describe(options.cache)}`);
+  }
+  const cache = options.cache !== false;
   const lowerList = Array.isArray(options.lower) ? options.lower : options.lower === undefined ? [] : [options.lower];
   if (lowerList.length === 0) {
     throw new OverlayError('ERR_OVERLAY_MISSING_OPTION', 'overlay-fs: option "lower" needs at least one directory');
@@ -97,7 +102,7 @@ export function normalizeOptions(options: OverlayOptions): NormalOptions {
   } else if (options.workdir !== undefined) {
     throw new OverlayError('ERR_OVERLAY_INVALID_OPTIONS', 'overlay-fs: option "workdir" needs an "upper"');
   }
-  return { mountpoint, upper, lower, workdir };
+  return { mountpoint, upper, lower, workdir, cache };
 }
 
 function existingAncestor(p: string): string {

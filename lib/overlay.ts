@@ -7,7 +7,7 @@ import { patchStack } from './patch';
 import { buildFs } from './node/api';
 import { parsePath, isAtOrUnder, joinRel } from './paths';
 import { runSync, lstatOrNull } from './io';
-import { resolve } from './router/resolve';
+import { resolve, statsOf } from './router/resolve';
 import { isKernelWhiteout } from './layers/whiteout';
 
 function info(layer: Layer): LayerInfo {
@@ -29,8 +29,14 @@ export function createOverlay(options: OverlayOptions): Overlay {
     }
     if (res.kind === 'external' || !res.found) return null;
     const f = res.found;
-    const serving: LayerEntry = { layer: info(f.layer), realPath: f.real, type: entryType(f.st) };
-    const layers: LayerEntry[] = f.st.isDirectory()
+    let st;
+    try {
+      st = runSync(statsOf(f));
+    } catch {
+      return null; // removed behind the overlay's back since it was indexed
+    }
+    const serving: LayerEntry = { layer: info(f.layer), realPath: f.real, type: entryType(st) };
+    const layers: LayerEntry[] = f.kind === 'dir'
       ? f.members.map((m) => ({ layer: info(m.layer), realPath: m.real, type: 'directory' as const }))
       : [serving, ...shadowed(stack, f.layer, res.rel)];
     return { path: res.merged, ...serving, layers };

@@ -28,7 +28,25 @@ export function parsePath(p: unknown): PathInput | null {
     try { s = fileURLToPath(p); } catch { return null; }
   } else return null;
   if (s.length === 0 || s.includes('\u0000')) return null;
+  // Fast path: an absolute path already in normal form (no '//', no '.' or '..' component, no
+  // trailing slash) is its own path.resolve(); checked by scanning for '/' followed by '/' or '.'.
+  if (isNormalAbsolute(s)) return { abs: s, shown: s, slash: false, dots: false };
   return { abs: path.resolve(s), shown: s, slash: /\/\.?$/.test(s) && s !== '/', dots: /(^|\/)\.\.?\/*$/.test(s) };
+}
+
+function isNormalAbsolute(s: string): boolean {
+  const n = s.length;
+  if (s.charCodeAt(0) !== 47 || n < 2 || s.charCodeAt(n - 1) === 47) return false;
+  for (let i = 0; i !== -1; i = s.indexOf('/', i + 1)) {
+    const c = s.charCodeAt(i + 1);
+    if (c === 47) return false;
+    // '/.' starts a '.' or '..' component (which needs path.resolve) or a dot-name (which does not).
+    if (c === 46) {
+      const d = s.charCodeAt(i + 2);
+      if (Number.isNaN(d) || d === 47 || (d === 46 && (i + 3 === n || s.charCodeAt(i + 3) === 47))) return false;
+    }
+  }
+  return true;
 }
 
 /** True when `abs` is `root` or lies under it. */

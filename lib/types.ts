@@ -15,6 +15,13 @@ export interface OverlayOptions {
    * Default: `.<basename(upper)>.overlay-work` beside the upper directory.
    */
   workdir?: PathArg;
+  /**
+   * Keep an index of each layer directory's names in memory (default true), so that a merged
+   * lookup costs no system call. The overlay's own changes show at once; changes made to the
+   * layer directories by anything else show within 50 ms. `false`: every lookup asks the file
+   * system (changes behind the overlay's back show at once, at the cost of speed).
+   */
+  cache?: boolean;
 }
 
 export type EntryType = 'file' | 'directory' | 'symlink' | 'fifo' | 'socket' | 'char-device' | 'block-device';

@@ -1,28 +1,34 @@
 #!/usr/bin/env node
 'use strict';
-// `npm run bench`: how much slower is ov.fs than plain fs?
+// `npm run bench`: how much slower is ov.fs than plain fs (and than the kernel's overlayfs)?
 //
 // Generates a three-layer tree in a scratch directory (bottom and middle lower layers plus an
 // upper with overrides and whiteouts), builds a flattened copy of the merged tree with plain fs
-// (the merge is computed here, from the layer directories), then times each workload on both
-// sides in the same run: ov.fs on the merged view, plain fs on the flattened copy. Rounds are
-// interleaved (the side that goes first alternates); the figure per side is the median over the
-// rounds; ratio = overlay / plain.
+// (the merge is computed here, from the layer directories), then times each workload on every
+// side in the same run: ov.fs on the merged view, plain fs on the flattened copy, and (where
+// `mount -t overlay` works: Linux, root) plain fs on a kernel overlay mount of the same layers.
+// Rounds are interleaved (the side that goes first rotates); the figure per side is the median
+// over the rounds; ratio = side / plain. Then the same full walk over the same files spread
+// across 1, 2, 4, 8, 16 and 32 layers, and the memory the directory index takes for the tree.
 //
-// Usage: node scripts/bench.js [--quick] [--json] [--rounds N] [--keep]
-//   --quick     a small tree and 3 rounds: a smoke test that takes seconds
-//   --json      print JSON on stdout instead of a table
-//   --rounds N  timed rounds per workload (default 7, or 3 with --quick)
-//   --keep      leave the scratch directory on disk and print where it is
+// Usage: node scripts/bench.js [--quick] [--json] [--rounds N] [--keep] [--no-cache] [--no-kernel] [--engine PATH]
+//   --quick      a small tree and 3 rounds: a smoke test that takes seconds
+//   --json       print JSON on stdout instead of a table
+//   --rounds N   timed rounds per workload (default 7, or 3 with --quick)
+//   --keep       leave the scratch directory on disk and print where it is
+//   --no-cache   the overlay with `cache: false` (every lookup asks the file system)
+//   --no-kernel  skip the kernel overlay reference column
+//   --engine P   the module exporting createOverlay (default dist/cjs/index.js; e.g. an older build)
 //
-// Timing figures are reported, never judged: no threshold makes this script fail. It exits 1
-// only when the overlay gave wrong answers (the merged view differs from the flattened copy, a
-// lower layer changed, a copy-up lost data) or a workload threw.
+// Timing figures are reported, never judged by the exit status: the targets of the issue are
+// printed beside them. It exits 1 only when the overlay gave wrong answers (a merged view differs
+// from the flattened copy, a lower layer changed, a copy-up lost data) or a workload threw.
 
 const crypto = require('crypto');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const { spawnSync } = require('child_process');
 
 // ---- options -----------------------------------------------------------------------------
 
@@ -32,27 +38,48 @@ function flagValue(name) {
   return i >= 0 ? argv[i + 1] : undefined;
 }
 if (argv.includes('--help') || argv.includes('-h')) {
-  process.stdout.write('Usage: node scripts/bench.js [--quick] [--json] [--rounds N] [--keep]\n');
+  process.stdout.write('Usage: node scripts/bench.js [--quick] [--json] [--rounds N] [--keep] [--no-cache] [--no-kernel] [--engine PATH]\n');
   process.exit(0);
 }
 const QUICK = argv.includes('--quick');
 const JSON_OUT = argv.includes('--json');
 const KEEP = argv.includes('--keep');
+const NO_CACHE = argv.includes('--no-cache');
+const NO_KERNEL = argv.includes('--no-kernel');
 const ROUNDS = Number(flagValue('--rounds')) || (QUICK ? 3 : 7);
+const ENGINE = path.resolve(flagValue('--engine') || path.join(__dirname, '..', 'dist', 'cjs', 'index.js'));
+const LAYER_COUNTS = [1, 2, 4, 8, 16, 32];
 
 const SIZE = QUICK
   ? { dirs: 60, files: 600, maxDepth: 6, sample: 200, copy4k: 10, copy1m: 2, create: 50 }
   : { dirs: 500, files: 5000, maxDepth: 6, sample: 1000, copy4k: 40, copy1m: 4, create: 200 };
 
+/** The issue's targets (median ratio against plain fs), printed beside the figures. */
+const TARGETS = {
+  'statSync.bottom': 1.15, 'statSync.top': 1.15, existsSync: 1.15, readFileSync: 1.15,
+  'promises.stat': 1.15, 'promises.readFile': 1.15, 'statSync.miss': 1.3,
+  readdirSync: 1.5, 'readdirSync.withFileTypes': 1.5, walk: 1.2, 'copyUp.1m': 1.3,
+};
+const LAYER_GROWTH_TARGET = 1.2;
+const MEMORY_TARGET_MB = 10;
+
 let createOverlay;
 try {
-  ({ createOverlay } = require('../dist/cjs/index.js'));
+  ({ createOverlay } = require(ENGINE));
 } catch (err) {
   process.stderr.write(
     `overlay-fs is not built yet (${err.code || err.message}). Run \`npm run build\` (or \`npm install\`) first.\n`,
   );
   process.exit(2);
 }
+/** The engine's directory index module, for the memory figures (absent in builds without one). */
+let indexCache = null;
+try {
+  indexCache = require(path.join(path.dirname(ENGINE), 'router', 'index-cache.js'));
+} catch {
+  indexCache = null;
+}
+const overlayOptions = (o) => (NO_CACHE ? { ...o, cache: false } : o);
 
 // A closed pipe (`npm run demo | head`) is not an error worth a stack trace.
 process.stdout.on('error', (err) => {
@@ -285,9 +312,89 @@ function hashTree(root) {
   return h.digest('hex');
 }
 
+// ---- the kernel's overlayfs, for reference -------------------------------------------------------
+
+const mounts = [];
+
+/** Can this process mount an overlay (Linux, root, python3 for whiteout devices and xattrs)? */
+function kernelAvailable(scratch) {
+  if (NO_KERNEL) return { ok: false, reason: '--no-kernel' };
+  if (process.platform !== 'linux') return { ok: false, reason: `not Linux (${process.platform})` };
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) return { ok: false, reason: 'not root' };
+  const py = spawnSync('python3', ['-c', 'import os; print(hasattr(os, "setxattr"))'], { encoding: 'utf8' });
+  if (py.status !== 0 || !/True/.test(py.stdout)) return { ok: false, reason: 'python3 with os.setxattr not available' };
+  const dir = path.join(scratch, 'kernel-probe');
+  for (const d of ['l1', 'l2', 'u', 'w', 'm']) fs.mkdirSync(path.join(dir, d), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'l1', 'f'), 'x');
+  try {
+    mountOverlay([`${dir}/l2`, `${dir}/l1`], `${dir}/u`, `${dir}/w`, `${dir}/m`);
+    const ok = fs.readFileSync(`${dir}/m/f`, 'utf8') === 'x';
+    return ok ? { ok: true, reason: '' } : { ok: false, reason: 'the overlay mount does not show the lower file' };
+  } catch (err) {
+    return { ok: false, reason: `mount -t overlay refused: ${err.message}` };
+  } finally {
+    umount(`${dir}/m`);
+  }
+}
+
+function mountOverlay(lowers, upper, work, mnt) {
+  fs.mkdirSync(mnt, { recursive: true });
+  const opts = `lowerdir=${lowers.join(':')}${upper ? `,upperdir=${upper},workdir=${work}` : ''}`;
+  const r = spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', opts, mnt], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error((r.stderr || String(r.error)).trim());
+  mounts.push(mnt);
+}
+
+function umount(mnt) {
+  const i = mounts.indexOf(mnt);
+  if (i < 0) return;
+  let r = spawnSync('umount', [mnt], { encoding: 'utf8' });
+  if (r.status !== 0) r = spawnSync('umount', ['-l', mnt], { encoding: 'utf8' });
+  if (r.status === 0 || /not mounted/.test(r.stderr || '')) mounts.splice(i, 1);
+}
+
+function umountAll() {
+  for (const m of mounts.slice().reverse()) umount(m);
+}
+
+/**
+ * Copies of layer directories in the kernel's form: `.wh.x` becomes a 0:0 character device
+ * named x, `.wh..wh..opq` the trusted.overlay.opaque xattr of its directory.
+ */
+function kernelForm(pairs) {
+  const specials = [];
+  for (const [from, to] of pairs) {
+    const r = spawnSync('cp', ['-a', from, to], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`cp -a ${from} ${to}: ${r.stderr}`);
+    (function rec(dir) {
+      for (const d of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, d.name);
+        if (d.name === '.wh..wh..opq') { fs.rmSync(p); specials.push(['opq', dir]); }
+        else if (d.name.startsWith('.wh.')) { fs.rmSync(p); specials.push(['wh', path.join(dir, d.name.slice(4))]); }
+        else if (d.isDirectory()) rec(p);
+      }
+    })(to);
+  }
+  const py = `
+import os, sys, json, stat
+for kind, p in json.load(sys.stdin):
+    if kind == 'wh':
+        os.mknod(p, stat.S_IFCHR | 0o000, os.makedev(0, 0))
+    else:
+        os.setxattr(p, 'trusted.overlay.opaque', b'y', follow_symlinks=False)
+`;
+  if (specials.length) {
+    const r = spawnSync('python3', ['-c', py], { input: JSON.stringify(specials), encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`python3 (mknod/setxattr) failed: ${r.stderr}`);
+  }
+}
+
+// ---- workloads ---------------------------------------------------------------------------------
+
 /**
  * A workload: `ops` operations per timed run; `run(side, round)` does them all, where side is
- * { fs, root } for either the overlay or the flattened copy. `round` is -1 for the warm-up.
+ * { kind, fs, root } for the overlay, the flattened copy or the kernel mount. `round` is -1 for
+ * the warm-up.
  */
 function workloads(ctx) {
   const { files, dirs, whiteoutPaths } = ctx.merged;
@@ -314,11 +421,12 @@ function workloads(ctx) {
   const promised = (list, f) => async (side) => {
     for (const rel of list) await f(side.fs, `${side.root}/${rel}`);
   };
-  /** Each run gets its own fresh items: `make(side, round)` names them. */
+  /** Each run gets its own fresh items: round r uses the files r<r>-*. */
   const copyUp = (set, count) => (side, round) => {
     const r = round + 1;
     for (let i = 0; i < count; i++) {
       if (side.kind === 'overlay') ctx.cov.fs.appendFileSync(`${ctx.cmount}/${set}/r${r}-${i}`, 'x');
+      else if (side.kind === 'kernel') fs.appendFileSync(`${ctx.kcmount}/${set}/r${r}-${i}`, 'x');
       else fs.copyFileSync(`${ctx.csrc}/${set}/r${r}-${i}`, `${ctx.cout}/${set}-r${r}-${i}`);
     }
   };
@@ -355,26 +463,137 @@ function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-async function timeOnce(w, side, round) {
+async function timeOnce(run, side, round) {
   const t0 = process.hrtime.bigint();
-  const r = w.run(side, round);
+  const r = run(side, round);
   if (r && typeof r.then === 'function') await r;
   return Number(process.hrtime.bigint() - t0) / 1e3; // µs
 }
 
-async function measure(w, sides) {
-  const rounds = ROUNDS;
-  // Warm-up (not timed): JIT, caches and the overlay's directory index on both sides.
-  await timeOnce(w, sides.plain, -1);
-  await timeOnce(w, sides.overlay, -1);
-  const t = { plain: [], overlay: [] };
-  for (let r = 0; r < rounds; r++) {
-    const order = r % 2 ? ['overlay', 'plain'] : ['plain', 'overlay'];
-    for (const k of order) t[k].push((await timeOnce(w, sides[k], r)) / w.ops);
+/**
+ * Time `run` on each side, interleaved: three warm-up runs (not timed: JIT, caches, the
+ * overlay's directory index) then ROUNDS rounds, the side that goes first rotating. Median µs
+ * per op.
+ */
+async function measure(run, ops, sides) {
+  const keys = Object.keys(sides);
+  for (let i = 0; i < 3; i++) for (const k of keys) await timeOnce(run, sides[k], -1);
+  const t = Object.fromEntries(keys.map((k) => [k, []]));
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = keys.slice(r % keys.length).concat(keys.slice(0, r % keys.length));
+    if (Math.floor(r / keys.length) % 2) order.reverse();
+    for (const k of order) t[k].push((await timeOnce(run, sides[k], r)) / ops);
   }
-  const plain = median(t.plain);
-  const overlay = median(t.overlay);
-  return { plainUsPerOp: plain, overlayUsPerOp: overlay, ratio: overlay / plain, rounds };
+  return Object.fromEntries(keys.map((k) => [k, median(t[k])]));
+}
+
+// ---- the same walk over 1 to 32 layers ------------------------------------------------------------
+
+/**
+ * Spread the flattened tree's files over `n` layers (hard links, so no data is copied): each
+ * file goes to one layer, and one in ten also has a shadowed copy in a lower one; directories
+ * exist in every layer that has something below them. The merged view is the flattened tree.
+ */
+function spreadLayers(flat, merged, dir, n) {
+  const rnd = mulberry32(1000 + n);
+  const layers = Array.from({ length: n }, (_, i) => path.join(dir, `L${i}`));
+  for (const l of layers) fs.mkdirSync(l, { recursive: true });
+  for (const d of merged.dirs) fs.mkdirSync(path.join(layers[Math.floor(rnd() * n)], d.rel), { recursive: true });
+  for (const f of merged.files) {
+    const i = Math.floor(rnd() * n);
+    const put = (layer) => {
+      const to = path.join(layers[layer], f.rel);
+      fs.mkdirSync(path.dirname(to), { recursive: true });
+      fs.linkSync(path.join(flat, f.rel), to);
+    };
+    put(i);
+    if (i < n - 1 && rnd() < 0.1) put(i + 1 + Math.floor(rnd() * (n - 1 - i)));
+  }
+  return layers;
+}
+
+async function layerScaling(scratch, flat, merged, kernel, problems) {
+  const rows = [];
+  const flatSnap = snapshot(fs, flat);
+  for (const n of LAYER_COUNTS) {
+    progress(`layers: ${n}...`);
+    const dir = path.join(scratch, `stack-${n}`);
+    const layers = spreadLayers(flat, merged, dir, n);
+    const mount = path.join(dir, 'merged');
+    const ov = createOverlay(overlayOptions({ mountpoint: mount, lower: layers }));
+    const row = { layers: n };
+    try {
+      const a = snapshot(ov.fs, mount);
+      const same = a.size === flatSnap.size && [...flatSnap].every(([k, v]) => a.get(k) === v);
+      row.viewMatches = same;
+      if (!same) problems.push(`${n} layers: the merged view differs from the flattened copy`);
+      const sides = { plain: { kind: 'plain', fs, root: flat }, overlay: { kind: 'overlay', fs: ov.fs, root: mount } };
+      if (kernel) {
+        // The kernel needs an upper (or two lowers): an empty one changes nothing.
+        fs.mkdirSync(`${dir}/ku`, { recursive: true });
+        fs.mkdirSync(`${dir}/kw`, { recursive: true });
+        mountOverlay(layers, `${dir}/ku`, `${dir}/kw`, `${dir}/kernel`);
+        sides.kernel = { kind: 'kernel', fs, root: `${dir}/kernel` };
+      }
+      try {
+        const t = await measure((side) => walk(side.fs, side.root), 1, sides);
+        row.plainUsPerWalk = t.plain;
+        row.overlayUsPerWalk = t.overlay;
+        row.ratio = t.overlay / t.plain;
+        if (kernel) {
+          row.kernelUsPerWalk = t.kernel;
+          row.kernelRatio = t.kernel / t.plain;
+        }
+      } finally {
+        if (kernel) umount(`${dir}/kernel`);
+      }
+    } catch (err) {
+      row.error = `${err.code ? err.code + ': ' : ''}${err.message}`;
+      problems.push(`${n} layers threw: ${row.error}`);
+    }
+    rows.push(row);
+  }
+  const base = rows.find((r) => r.layers === 1 && r.ratio);
+  for (const r of rows) if (base && r.ratio) r.growth = r.ratio / base.ratio;
+  return rows;
+}
+
+// ---- memory of the directory index ------------------------------------------------------------------
+
+function gcFunction() {
+  try {
+    require('v8').setFlagsFromString('--expose-gc');
+    return require('vm').runInNewContext('gc');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The heap the directory index (and the remembered paths) take after one full walk of the
+ * merged tree from cold: heap used after minus before, each after a full collection.
+ */
+function measureMemory(ov, mount, others) {
+  if (!indexCache || NO_CACHE) return { available: false, reason: NO_CACHE ? '--no-cache' : 'this engine has no directory index' };
+  const gc = gcFunction();
+  if (!gc) return { available: false, reason: 'no gc() (v8 flags refused)' };
+  indexCache.clearIndex();
+  // Every overlay forgets its remembered paths at its next lookup after clearIndex(): do one.
+  for (const o of others) o.fs.existsSync(path.join(o.mountpoint, 'no such name'));
+  const settle = () => { for (let i = 0; i < 3; i++) gc(); return process.memoryUsage().heapUsed; };
+  const before = settle();
+  walk(ov.fs, mount);
+  const after = settle();
+  const st = indexCache.indexStats();
+  return {
+    available: true,
+    heapBytes: after - before,
+    directories: st.directories,
+    entries: st.entries,
+    estimateBytes: st.approxBytes,
+    bound: indexCache.indexSettings().maxEntries,
+    ttlMs: indexCache.indexSettings().ttlMs,
+  };
 }
 
 // ---- main ---------------------------------------------------------------------------------------
@@ -394,6 +613,11 @@ async function run(scratch) {
     flat,
   );
   merged.whiteoutPaths = whiteoutPaths;
+  // A pristine copy (hard links) for the layer-count walks: the workloads below add files to `flat`.
+  const flatL = path.join(scratch, 'flat-layers');
+  fs.mkdirSync(flatL);
+  for (const d of merged.dirs) fs.mkdirSync(path.join(flatL, d.rel), { recursive: true });
+  for (const f of merged.files) fs.linkSync(path.join(flat, f.rel), path.join(flatL, f.rel));
 
   // The copy-up workloads get an overlay of their own, so that their big source files do not
   // weigh on the walk: clower holds the files to copy up, csrc the same sizes for plain fs.
@@ -410,48 +634,92 @@ async function run(scratch) {
     }
   }
 
+  // The kernel reference: kernel-form copies of the same layers, mounted (unmounted in finally).
+  const avail = kernelAvailable(scratch);
+  const kernel = { available: avail.ok, reason: avail.reason };
+  let kmount = null;
+  let kcmount = null;
+  if (avail.ok) {
+    progress('mounting the kernel overlay reference...');
+    try {
+      const K = path.join(scratch, 'kernel');
+      fs.mkdirSync(K);
+      kernelForm([[L.upper, `${K}/upper`], [L.middle, `${K}/middle`], [L.bottom, `${K}/bottom`], [clower, `${K}/copy-lower`]]);
+      for (const d of ['work', 'copy-upper', 'copy-work']) fs.mkdirSync(`${K}/${d}`);
+      kmount = `${K}/merged`;
+      kcmount = `${K}/copy-merged`;
+      mountOverlay([`${K}/middle`, `${K}/bottom`], `${K}/upper`, `${K}/work`, kmount);
+      mountOverlay([`${K}/copy-lower`], `${K}/copy-upper`, `${K}/copy-work`, kcmount);
+    } catch (err) {
+      kernel.available = false;
+      kernel.reason = `could not set up: ${err.message}`;
+      umountAll();
+      kmount = kcmount = null;
+    }
+  }
+
   const lowersBefore = [L.middle, L.bottom, clower].map(hashTree);
 
   const mount = path.join(scratch, 'merged');
   const cmount = path.join(scratch, 'copy-merged');
   const cupper = path.join(scratch, 'copy-upper');
   fs.mkdirSync(cupper, { recursive: true });
-  const ov = createOverlay({ mountpoint: mount, upper: L.upper, lower: [L.middle, L.bottom] });
-  const cov = createOverlay({ mountpoint: cmount, upper: cupper, lower: [clower] });
+  const ov = createOverlay(overlayOptions({ mountpoint: mount, upper: L.upper, lower: [L.middle, L.bottom] }));
+  const cov = createOverlay(overlayOptions({ mountpoint: cmount, upper: cupper, lower: [clower] }));
 
   // Correctness first (not timed): the merged view must equal the flattened copy.
   progress('checking the merged view against the flattened copy...');
   let viewMatches = false;
-  try {
-    const a = snapshot(ov.fs, mount);
-    const b = snapshot(fs, flat);
+  const flatSnap = snapshot(fs, flat);
+  const compare = (a) => {
     const diffs = [];
-    for (const [k, v] of b) if (a.get(k) !== v) diffs.push(`${k}: overlay ${a.has(k) ? 'has other content' : 'is missing it'}`);
-    for (const k of a.keys()) if (!b.has(k)) diffs.push(`${k}: only in the overlay`);
+    for (const [k, v] of flatSnap) if (a.get(k) !== v) diffs.push(`${k}: ${a.has(k) ? 'has other content' : 'is missing'}`);
+    for (const k of a.keys()) if (!flatSnap.has(k)) diffs.push(`${k}: is extra`);
+    return diffs;
+  };
+  try {
+    const diffs = compare(snapshot(ov.fs, mount));
     viewMatches = diffs.length === 0;
     if (!viewMatches) problems.push(`merged view differs from the flattened copy in ${diffs.length} entries, e.g. ${diffs.slice(0, 5).join('; ')}`);
   } catch (err) {
     problems.push(`walking the merged view threw: ${err.message}`);
   }
+  if (kmount) {
+    const diffs = compare(snapshot(fs, kmount));
+    kernel.viewMatches = diffs.length === 0;
+    if (diffs.length) kernel.viewDiffers = diffs.slice(0, 5);
+  }
 
-  const ctx = { merged, cov, cmount, csrc, cout };
+  const ctx = { merged, cov, cmount, csrc, cout, kcmount };
   const sides = {
     plain: { kind: 'plain', fs, root: flat },
     overlay: { kind: 'overlay', fs: ov.fs, root: mount },
   };
+  if (kmount) sides.kernel = { kind: 'kernel', fs, root: kmount };
   const results = [];
   for (const w of workloads(ctx)) {
     progress(`timing: ${w.name}...`);
     const row = { key: w.key, name: w.name, ops: w.ops };
     if (w.note) row.note = w.note;
+    if (TARGETS[w.key] !== undefined) row.target = TARGETS[w.key];
     try {
-      Object.assign(row, await measure(w, sides));
+      const t = await measure(w.run, w.ops, sides);
+      Object.assign(row, { plainUsPerOp: t.plain, overlayUsPerOp: t.overlay, ratio: t.overlay / t.plain, rounds: ROUNDS });
+      if (row.target !== undefined) row.met = row.ratio <= row.target;
+      if (t.kernel !== undefined) Object.assign(row, { kernelUsPerOp: t.kernel, kernelRatio: t.kernel / t.plain });
     } catch (err) {
       row.error = `${err.code ? err.code + ': ' : ''}${err.message}`;
       problems.push(`${w.key} threw: ${row.error}`);
     }
     results.push(row);
   }
+
+  progress('measuring the index memory...');
+  const memory = measureMemory(ov, mount, [ov, cov]);
+  if (memory.available) memory.met = memory.heapBytes < MEMORY_TARGET_MB * 1024 * 1024;
+  if (kmount) { umount(kmount); umount(kcmount); }
+
+  const layers = await layerScaling(scratch, flatL, merged, kernel.available, problems);
   progress('');
 
   // Correctness after the mutations: copy-ups kept the data, the lowers did not change.
@@ -471,20 +739,27 @@ async function run(scratch) {
   }
   const lowersUnchanged = [L.middle, L.bottom, clower].map(hashTree).every((h, i) => h === lowersBefore[i]);
   if (!lowersUnchanged) problems.push('a lower layer changed');
+  const last = layers[layers.length - 1];
 
   return {
     tool: 'overlay-fs bench',
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
+    cpus: `${os.cpus().length} x ${os.cpus()[0] ? os.cpus()[0].model.trim() : 'unknown'}`,
+    engine: path.relative(process.cwd(), ENGINE) || ENGINE,
+    cache: NO_CACHE ? false : indexCache ? true : null,
     quick: QUICK,
     rounds: ROUNDS,
     tree: {
       layers: stats,
       merged: { files: merged.files.length, dirs: merged.dirs.length, mergedDirs: merged.dirs.filter((d) => d.layers.length > 1).length },
     },
-    checks: { mergedViewMatchesFlatCopy: viewMatches, copyUpKeepsData: copyUpOk, lowersUnchanged },
+    checks: { mergedViewMatchesFlatCopy: viewMatches, copyUpKeepsData: copyUpOk, lowersUnchanged, layerViewsMatch: layers.every((r) => r.viewMatches === true) },
     problems,
+    kernel,
     workloads: results,
+    layers: { rows: layers, growth32: last && last.growth, target: LAYER_GROWTH_TARGET, met: last && last.growth !== undefined ? last.growth <= LAYER_GROWTH_TARGET : undefined },
+    memory: { ...memory, targetMB: MEMORY_TARGET_MB },
   };
 }
 
@@ -493,33 +768,69 @@ function fmtUs(x) {
   return x < 10 ? x.toFixed(2) : x < 1000 ? x.toFixed(1) : x.toFixed(0);
 }
 
+function fmtTable(rows) {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const fmt = (r) => `| ${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join(' | ')} |`;
+  const out = [fmt(rows[0]), `|${widths.map((w, c) => (c === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|')}|`];
+  for (const r of rows.slice(1)) out.push(fmt(r));
+  return out;
+}
+
 function table(report) {
   const lines = [];
   const t = report.tree;
-  lines.push(`overlay-fs bench: ov.fs on the merged view vs plain fs on a flattened copy (${report.node}, ${report.platform})`);
+  const k = report.kernel;
+  lines.push(`overlay-fs bench: ov.fs on the merged view vs plain fs on a flattened copy (${report.node}, ${report.platform}, ${report.cpus})`);
   lines.push(
     `tree: bottom ${t.layers.bottom.files} files in ${t.layers.bottom.dirs} dirs; middle +${t.layers.middle.overrides} overrides, ` +
       `+${t.layers.middle.newFiles} files; upper +${t.layers.upper.overrides} overrides, +${t.layers.upper.newFiles} files, ` +
       `${t.layers.upper.whiteouts} whiteouts, ${t.layers.upper.opaqueDirs} opaque dir; merged: ${t.merged.files} files, ${t.merged.dirs} dirs`,
   );
-  lines.push(`${report.rounds} interleaved rounds per workload, median per side; ratio = overlay / plain`);
+  const index = report.cache === null ? 'none (an engine without one)' : report.cache ? 'on' : 'off (--no-cache)';
+  lines.push(`engine: ${report.engine}, directory index ${index}; kernel overlay reference: ${k.available ? 'yes' : `no (${k.reason})`}`);
+  lines.push(`${report.rounds} interleaved rounds per workload, median per side; ratio = side / plain`);
   lines.push('');
-  const rows = [['workload', 'plain (µs/op)', 'overlay (µs/op)', 'ratio']];
+  const kcol = k.available;
+  const head = ['workload', 'plain µs/op', 'overlay µs/op', 'ratio', 'target'];
+  if (kcol) head.push('kernel µs/op', 'kernel ratio');
+  const rows = [head];
   for (const w of report.workloads) {
-    if (w.error) rows.push([w.name, '-', '-', `error: ${w.error}`]);
-    else rows.push([w.name, fmtUs(w.plainUsPerOp), fmtUs(w.overlayUsPerOp), w.ratio.toFixed(2)]);
+    if (w.error) { rows.push([w.name, '-', '-', `error: ${w.error}`, '', ...(kcol ? ['', ''] : [])]); continue; }
+    const target = w.target === undefined ? '' : `≤ ${w.target.toFixed(2)} ${w.met ? 'met' : 'NOT met'}`;
+    const row = [w.name, fmtUs(w.plainUsPerOp), fmtUs(w.overlayUsPerOp), w.ratio.toFixed(2), target];
+    if (kcol) row.push(fmtUs(w.kernelUsPerOp), w.kernelRatio === undefined ? '-' : w.kernelRatio.toFixed(2));
+    rows.push(row);
   }
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  const fmt = (r) => `| ${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join(' | ')} |`;
-  lines.push(fmt(rows[0]));
-  lines.push(`|${widths.map((w, c) => (c === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|')}|`);
-  for (const r of rows.slice(1)) lines.push(fmt(r));
+  lines.push(...fmtTable(rows));
   lines.push('');
   lines.push('copy-up rows: the plain side is copyFileSync of a file of the same size.');
+  lines.push('');
+  lines.push(`the full walk over the same ${t.merged.files} files spread across N layers (each file in one layer, one in ten shadowed below):`);
+  const lrows = [['layers', 'plain µs/walk', 'overlay µs/walk', 'ratio', 'vs 1 layer', ...(kcol ? ['kernel µs/walk', 'kernel ratio'] : [])]];
+  for (const r of report.layers.rows) {
+    if (r.error) { lrows.push([String(r.layers), '-', '-', `error: ${r.error}`, '', ...(kcol ? ['', ''] : [])]); continue; }
+    const row = [String(r.layers), fmtUs(r.plainUsPerWalk), fmtUs(r.overlayUsPerWalk), r.ratio.toFixed(2), r.growth === undefined ? '-' : r.growth.toFixed(2)];
+    if (kcol) row.push(fmtUs(r.kernelUsPerWalk), r.kernelRatio === undefined ? '-' : r.kernelRatio.toFixed(2));
+    lrows.push(row);
+  }
+  lines.push(...fmtTable(lrows));
+  const L = report.layers;
+  if (L.growth32 !== undefined) lines.push(`growth from 1 to 32 layers: ${L.growth32.toFixed(2)}x (target ≤ ${L.target.toFixed(2)}: ${L.met ? 'met' : 'NOT met'})`);
+  lines.push('');
+  const m = report.memory;
+  if (m.available) {
+    const mb = (b) => (b / (1024 * 1024)).toFixed(2);
+    lines.push(
+      `index memory after one full walk from cold: ${mb(m.heapBytes)} MB of heap (${m.directories} directories, ${m.entries} names; ` +
+        `index estimate ${mb(m.estimateBytes)} MB; target < ${m.targetMB} MB: ${m.met ? 'met' : 'NOT met'}); bound ${m.bound} names, TTL ${m.ttlMs} ms`,
+    );
+  } else lines.push(`index memory: not measured (${m.reason})`);
   const c = report.checks;
   lines.push(
     `checks: merged view = flattened copy: ${c.mergedViewMatchesFlatCopy ? 'yes' : 'NO'}; ` +
-      `copy-up keeps data: ${c.copyUpKeepsData ? 'yes' : 'NO'}; lower layers unchanged: ${c.lowersUnchanged ? 'yes' : 'NO'}`,
+      `copy-up keeps data: ${c.copyUpKeepsData ? 'yes' : 'NO'}; lower layers unchanged: ${c.lowersUnchanged ? 'yes' : 'NO'}; ` +
+      `1..32-layer views = flattened copy: ${c.layerViewsMatch ? 'yes' : 'NO'}` +
+      (k.available ? `; kernel view = flattened copy: ${k.viewMatches ? 'yes' : 'NO'}` : ''),
   );
   for (const p of report.problems) lines.push(`PROBLEM: ${p}`);
   return lines.join('\n') + '\n';
@@ -527,12 +838,15 @@ function table(report) {
 
 const scratch = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'overlay-fs-bench-')));
 const cleanup = () => {
+  umountAll();
   if (!KEEP) fs.rmSync(scratch, { recursive: true, force: true });
 };
-process.on('SIGINT', () => {
-  cleanup();
-  process.exit(130);
-});
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    cleanup();
+    process.exit(130);
+  });
+}
 
 run(scratch)
   .then((report) => {

@@ -32,6 +32,8 @@
  *   --save-cases DIR write each minimised case as JSON (replay with --case FILE)
  *   --case FILE      run one saved case (JSON {seed, tree, ops})
  *   --engine PATH    module exporting createOverlay (default dist/cjs/index.js)
+ *   --cache          the engine with its directory index on (createOverlay's default)
+ *   --no-cache       the engine with `cache: false`: every lookup asks the file system
  * Exit status: 0 no mismatches, 1 mismatches, 2 cannot run (not root, no overlay, no build).
  */
 
@@ -63,7 +65,11 @@ if (!isMainThread) {
 async function workerMain() {
   const wd = workerData;
   const progress = new Int32Array(wd.progress);
-  const createOverlay = wd.selfCheck ? undefined : require(wd.engine).createOverlay;
+  const engineCreate = wd.selfCheck ? undefined : require(wd.engine).createOverlay;
+  // The engine in the mode asked for (--cache / --no-cache; neither: the engine's default).
+  const createOverlay = engineCreate && wd.cache !== undefined
+    ? (/** @type {any} */ opts) => engineCreate({ ...opts, cache: wd.cache })
+    : engineCreate;
   const base = {
     scratchRoot: wd.scratchRoot,
     createOverlay,
@@ -103,6 +109,7 @@ function parseArgs(argv) {
     cases: 200, seed: 1, ops: 25, selfCheck: false, jobs: Math.max(1, Math.min(4, os.cpus().length)),
     timeout: 60, opTimeout: 10000, show: 5, whiteouts: 'kernel', strictErrors: false, treeCheck: 'end',
     minimize: false, findings: '', saveCases: '', case: '', random: false, engine: DEFAULT_ENGINE,
+    cache: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -129,6 +136,8 @@ function parseArgs(argv) {
       case '--save-cases': o.saveCases = val(); break;
       case '--case': o.case = val(); break;
       case '--engine': o.engine = path.resolve(val()); break;
+      case '--cache': o.cache = true; break;
+      case '--no-cache': o.cache = false; break;
       case '-h': case '--help':
         console.log(fs.readFileSync(__filename, 'utf8').split('\n').filter((l) => l.startsWith(' *')).map((l) => l.slice(3)).join('\n'));
         process.exit(0);
@@ -155,6 +164,7 @@ function makePool(o, scratchRoot) {
       workerData: {
         scratchRoot, selfCheck: o.selfCheck, ops: o.ops, opTimeoutMs: o.opTimeout, treeCheck: o.treeCheck,
         strictErrors: o.strictErrors, whiteoutForm: o.whiteouts, progress: sab, engine: o.engine,
+        cache: o.cache,
       },
     });
     /** @type {any} */
@@ -252,7 +262,8 @@ async function main() {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const mode = o.selfCheck ? 'self-check (kernel vs kernel)' : `kernel vs engine (${path.relative(ROOT, o.engine)})`;
+  const cacheMode = o.cache === undefined ? 'default cache setting' : o.cache ? 'cache on' : 'cache off';
+  const mode = o.selfCheck ? 'self-check (kernel vs kernel)' : `kernel vs engine (${path.relative(ROOT, o.engine)}, ${cacheMode})`;
   /** @type {Array<{ seed: number, input: any }>} */
   let work;
   if (o.case) {
@@ -342,7 +353,7 @@ async function main() {
 
     const repro = (/** @type {number} */ seed) =>
       o.case ? `npm run test:kernel -- --case ${o.case}` :
-        `npm run test:kernel -- --seed ${seed} --cases 1 --ops ${o.ops}${o.selfCheck ? ' --self-check' : ''}${o.whiteouts !== 'kernel' ? ` --whiteouts ${o.whiteouts}` : ''}`;
+        `npm run test:kernel -- --seed ${seed} --cases 1 --ops ${o.ops}${o.selfCheck ? ' --self-check' : ''}${o.whiteouts !== 'kernel' ? ` --whiteouts ${o.whiteouts}` : ''}${o.cache === undefined ? '' : o.cache ? ' --cache' : ' --no-cache'}`;
 
     if (failing.length) {
       console.log(`\nkernel-diff: first ${Math.min(o.show, failing.length)} mismatching sequences:`);

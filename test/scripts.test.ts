@@ -97,6 +97,9 @@ describe('scripts/bench.js --quick --json', () => {
     checks: Record<string, boolean>;
     problems: string[];
     workloads: Row[];
+    kernel: { available: boolean; reason: string; viewMatches?: boolean };
+    layers: { rows: Array<{ layers: number; ratio?: number; growth?: number; viewMatches?: boolean; error?: string }> };
+    memory: { available: boolean; heapBytes?: number; directories?: number; entries?: number };
   }
   let r: SpawnSyncReturns<string>;
   let report: Report;
@@ -151,6 +154,25 @@ describe('scripts/bench.js --quick --json', () => {
       mergedViewMatchesFlatCopy: true,
       copyUpKeepsData: true,
       lowersUnchanged: true,
+      layerViewsMatch: true,
     });
+  });
+
+  test('walks the same files over 1, 2, 4, 8, 16 and 32 layers', () => {
+    expect(report.layers.rows.map((r) => r.layers)).toEqual([1, 2, 4, 8, 16, 32]);
+    for (const r of report.layers.rows) {
+      expect({ layers: r.layers, error: r.error, viewMatches: r.viewMatches }).toEqual({ layers: r.layers, error: undefined, viewMatches: true });
+      expect(Number.isFinite(r.ratio)).toBe(true);
+      expect(Number.isFinite(r.growth)).toBe(true);
+    }
+  });
+
+  test('reports the memory of the directory index, and the kernel reference or why there is none', () => {
+    expect(report.memory.available).toBe(true);
+    expect(report.memory.directories).toBeGreaterThan(0);
+    expect(report.memory.entries).toBeGreaterThan(0);
+    expect(Number.isFinite(report.memory.heapBytes)).toBe(true);
+    if (report.kernel.available) expect(report.kernel.viewMatches).toBe(true);
+    else expect(report.kernel.reason).not.toBe('');
   });
 });

@@ -4,6 +4,7 @@ import type { Stack, Layer } from './stack';
 import { normalizeOptions } from '../options';
 import { protectLowers } from './guard';
 import { real } from '../real-fs';
+import { forgetLayers } from '../router/index-cache';
 
 /** Remove temporaries left in the work directory by processes that are gone (a crash mid copy-up). */
 function cleanStaleTemporaries(work: string): void {
@@ -28,10 +29,13 @@ function alive(pid: number): boolean {
 export function createStack(options: OverlayOptions): Stack {
   const o = normalizeOptions(options);
   const layers: Layer[] = [];
-  if (o.upper) layers.push({ index: 0, role: 'upper', root: o.upper });
-  for (const root of o.lower) layers.push({ index: layers.length, role: 'lower', root });
+  const cached = o.cache;
+  if (o.upper) layers.push({ index: 0, role: 'upper', root: o.upper, cached });
+  for (const root of o.lower) layers.push({ index: layers.length, role: 'lower', root, cached });
   protectLowers(o.lower);
   if (o.workdir) cleanStaleTemporaries(o.workdir);
-  return { mount: o.mountpoint, layers, upper: layers[0].role === 'upper' ? layers[0] : null, work: o.workdir, workReady: false, roots: null };
+  // A new overlay starts from fresh directory indexes of its layers.
+  if (cached) forgetLayers(layers.map((l) => l.root));
+  return { mount: o.mountpoint, layers, upper: layers[0].role === 'upper' ? layers[0] : null, work: o.workdir, workReady: false, cache: cached, roots: null };
 }
 

@@ -1,5 +1,7 @@
 /** The stack of real directories behind one overlay. */
 import type * as fs from 'fs';
+import type { DirIndex } from '../router/index-cache';
+import type { PathEntry } from '../router/resolve';
 
 export interface Layer {
   /** 0 is the top of the stack (the upper when there is one). */
@@ -7,6 +9,8 @@ export interface Layer {
   readonly role: 'upper' | 'lower';
   /** Absolute real path of the layer's root directory. */
   readonly root: string;
+  /** Lookups in this layer use the directory index (lib/router/index-cache.ts); false: probing. */
+  readonly cached: boolean;
 }
 
 /** One overlay's configuration, as the router and operations see it. */
@@ -20,18 +24,30 @@ export interface Stack {
   readonly work: string | null;
   /** Set once the work directory is known to exist. */
   workReady: boolean;
+  /** Lookups use the directory index (the `cache` option). */
+  readonly cache: boolean;
   /**
-   * The merged root's members, kept between calls: layer roots do not come and go. Their
-   * stats are refreshed whenever the root itself is what a call asks about.
+   * The merged root's members, kept between calls: layer roots do not come and go. Without
+   * the cache, whether a root is opaque is looked at again whenever the root itself is what a
+   * call asks about; with it, the roots' indexes say (within their TTL).
    */
   roots: Member[] | null;
+  /** With the cache: the index of each layer root, by layer position. */
+  rootIndexes?: DirIndex[];
+  /** With the cache: the merged root's entry (null: not to be remembered), and remembered paths. */
+  rootEntry?: PathEntry | null;
+  paths?: Map<string, PathEntry>;
+  pathsEpoch?: number;
 }
 
 /** A directory of one layer that takes part in a merged directory. */
 export interface Member {
   readonly layer: Layer;
   readonly real: string;
-  readonly st: fs.Stats;
+  /** Its lstat, when the lookup that found it made one (cache off); read it with `statsOf`. */
+  readonly stats?: fs.Stats;
+  /** Its directory index, when known (a hint: checked for being dropped before use). */
+  idx?: DirIndex;
 }
 
 export type EntryType = 'file' | 'directory' | 'symlink' | 'fifo' | 'socket' | 'char-device' | 'block-device';

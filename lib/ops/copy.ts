@@ -5,6 +5,7 @@ import { io, lstatOrNull, type Io } from '../io';
 import { fsError } from '../errors';
 import { locate, locateEntry, requireUpper, type Target } from './target';
 import { copyUpParents } from '../copyup';
+import { statsOf } from '../router/resolve';
 import { clearWhiteout, clearKernelWhiteout } from '../layers/marks';
 import { isReserved } from '../layers/whiteout';
 import { reservedName, truncate, writeFile } from './open';
@@ -21,7 +22,7 @@ export function* copyFile(s: Target, d: Target, mode = 0): Io<void> {
   const rs = yield* locate(s, true, 'copyfile');
   if (rs.kind === 'merged' && !rs.found) throw fsError('ENOENT', 'copyfile');
   const from = rs.kind === 'external' ? rs.real : rs.found!.real;
-  const srcStat = rs.kind === 'external' ? yield* statAs(from, 'copyfile') : rs.found!.st;
+  const srcStat = rs.kind === 'external' ? yield* statAs(from, 'copyfile') : yield* statsOf(rs.found!);
   const srcIsDir = srcStat.isDirectory();
   const exclusive = (mode & fs.constants.COPYFILE_EXCL) !== 0;
   if (d.slash) {
@@ -33,7 +34,7 @@ export function* copyFile(s: Target, d: Target, mode = 0): Io<void> {
   const through: Target = rd.kind === 'external'
     ? { ...d, stack: null, abs: rd.real, slash: false }
     : { ...d, abs: rd.merged, slash: false };
-  const destStat = rd.kind === 'external' ? yield* lstatOrNull(rd.real) : rd.found?.st ?? null;
+  const destStat = rd.kind === 'external' ? yield* lstatOrNull(rd.real) : rd.found ? yield* statsOf(rd.found) : null;
   if (destStat) {
     if (exclusive) throw fsError('EEXIST', 'copyfile');
     if (destStat.isDirectory()) throw fsError('EISDIR', 'copyfile');

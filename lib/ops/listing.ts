@@ -3,6 +3,10 @@ import type * as fs from 'fs';
 import type { Member, Layer } from '../layers/stack';
 import { io, lstatOrNull, type Io } from '../io';
 import { whitedOutName, isKernelWhiteout, WHITEOUT_PREFIX } from '../layers/whiteout';
+import { clock, ensureOrdered, indexOf, touch, usable, T_WHITEOUT } from '../router/index-cache';
+import { real } from '../real-fs';
+
+const Dirent = real.Dirent as unknown as new (name: string, type: number, path: string) => fs.Dirent;
 
 export interface Listed {
   readonly name: string;
@@ -23,10 +27,31 @@ export function* listMerged(members: readonly Member[]): Io<Listed[]> {
   const serving = new Map<string, Listed>();
   const hidden = new Set<string>();
   const rawNames: string[][] = [];
+  const cached = members.length > 0 && members[0].layer.cached;
+  if (cached) clock();
   for (const m of members) {
-    const dirents = yield* io.readdirTyped(m.real);
     const whiteouts: string[] = [];
     const names: string[] = [];
+    if (cached) {
+      // From the directory's index, in its readdir order (read again after in-place updates).
+      let idx = m.idx;
+      if (idx === undefined || idx.dead) idx = m.idx = indexOf(m.real);
+      if (!(idx.ordered && usable(idx))) yield* ensureOrdered(idx);
+      touch(idx);
+      if (!idx.fallback) {
+        for (const [name, type] of idx.entries) {
+          if (type === T_WHITEOUT) { whiteouts.push(name); continue; }
+          names.push(name);
+          if (serving.has(name) || hidden.has(name)) continue;
+          serving.set(name, { name, dirent: new Dirent(name, type, m.real), layer: m.layer, real: m.real + '/' + name });
+        }
+        if (idx.oci !== null) for (const w of idx.oci) whiteouts.push(w);
+        rawNames.push(names);
+        for (const w of whiteouts) hidden.add(w);
+        continue;
+      }
+    }
+    const dirents = yield* io.readdirTyped(m.real);
     for (const d of dirents) {
       const name = d.name;
       if (name.startsWith(WHITEOUT_PREFIX)) {

@@ -5,7 +5,7 @@ import { io, lstatOrNull, type Io } from '../io';
 import { fsError, pinPath } from '../errors';
 import { locate, locateEntry, targetFor, requireUpper, lowerEntry, type Target } from './target';
 import { listMerged } from './listing';
-import { lookupChild, type Merged, type Found } from '../router/resolve';
+import { lookupChild, statsOf, type Merged, type Found } from '../router/resolve';
 import { copyUp, copyUpParents, tempPath, discard, cloneEntry, cloneDirectory, settleTimes } from '../copyup';
 import { writeWhiteout, clearWhiteout, clearKernelWhiteout, hasWhiteout, writeOpaqueMarker } from '../layers/marks';
 import { isReserved } from '../layers/whiteout';
@@ -101,7 +101,7 @@ function* statOrError(t: Target): Io<fs.Stats | Error> {
   try {
     const res = yield* locate(t, true, 'mkdir');
     if (res.kind === 'external') return yield* io.stat(res.real);
-    return res.found ? res.found.st : fsError('ENOENT', 'mkdir');
+    return res.found ? yield* statsOf(res.found) : fsError('ENOENT', 'mkdir');
   } catch (err) {
     return err as Error;
   }
@@ -182,7 +182,7 @@ export function* unlink(t: Target): Io<void> {
   if (t.dots) throw fsError('EISDIR', 'unlink'); // "." and ".." are directories
   requireUpper(res, 'unlink');
   if (!res.found) throw fsError('ENOENT', 'unlink');
-  if (res.found.st.isDirectory()) throw fsError('EISDIR', 'unlink');
+  if (res.found.kind === 'dir') throw fsError('EISDIR', 'unlink');
   if (t.slash) throw fsError('ENOTDIR', 'unlink'); // "x/" names a directory; x is not one
   yield* removeEntry(res);
 }
@@ -195,7 +195,7 @@ export function* rmdir(t: Target, options?: { recursive?: boolean }): Io<void> {
   requireUpper(res, 'rmdir');
   const f = res.found;
   if (!f) throw fsError('ENOENT', 'rmdir');
-  if (!f.st.isDirectory()) throw fsError('ENOTDIR', 'rmdir');
+  if (f.kind !== 'dir') throw fsError('ENOTDIR', 'rmdir');
   if (res.parent === null) throw fsError('EBUSY', 'rmdir');
   if ((yield* listMerged(f.members)).length > 0) throw fsError('ENOTEMPTY', 'rmdir');
   yield* removeDirectory(res);
@@ -214,7 +214,7 @@ function isDirectoryError(shown: string): Error {
 
 function* removeTree(res: Merged): Io<void> {
   const f = res.found!;
-  if (!f.st.isDirectory()) return yield* removeEntry(res);
+  if (f.kind !== 'dir') return yield* removeEntry(res);
   if (f.members.length === 1 && f.layer.role === 'upper' && !(yield* shownBelow(res))) {
     yield* discard(res.stack, f.real); // only the upper holds it: one move, then delete
     return;
@@ -249,10 +249,10 @@ export function* rm(t: Target, options?: fs.RmOptions): Io<void> {
     if (force) return;
     throw fsError('ENOENT', 'lstat');
   }
-  if (res.found.st.isDirectory() && !recursive) throw isDirectoryError(t.shown);
+  if (res.found.kind === 'dir' && !recursive) throw isDirectoryError(t.shown);
   requireUpper(res, 'rm');
   if (res.parent === null) throw fsError('EBUSY', 'rmdir'); // Node's rm ends in rmdir of the root
-  if (res.merged === t.abs || !res.found.st.isDirectory()) return yield* removeTree(res);
+  if (res.merged === t.abs || res.found.kind !== 'dir') return yield* removeTree(res);
   // The path runs through symlinks, which emptying the directory may remove: finish by path,
   // as rimraf does (its rmdir then finds nothing, and that counts as done).
   for (const entry of yield* listMerged(res.found.members)) {
@@ -281,8 +281,8 @@ function* rmWithSlashOnNonDirectory(t: Target, force: boolean, recursive: boolea
     if (force && (err as { code?: string }).code === 'ENOENT') return true;
     throw Object.assign(err as object, { syscall: failing });
   }
-  if (entry.kind === 'external' || !entry.found || entry.found.st.isDirectory()) return false;
-  if (entry.found.st.isSymbolicLink()) {
+  if (entry.kind === 'external' || !entry.found || entry.found.kind === 'dir') return false;
+  if (entry.found.kind === 'symlink') {
     let target;
     try {
       target = yield* locate(t, true, 'lstat');
@@ -291,7 +291,7 @@ function* rmWithSlashOnNonDirectory(t: Target, force: boolean, recursive: boolea
       if (force && (err as { code?: string }).code === 'ENOENT') return true;
       throw err;
     }
-    const st = target.kind === 'external' ? yield* lstatOrNull(target.real) : target.found?.st ?? null;
+    const st = target.kind === 'external' ? yield* lstatOrNull(target.real) : target.found ? yield* statsOf(target.found) : null;
     if (!st) {
       if (force || !checked) return true;
       throw fsError('ENOENT', 'lstat');
@@ -313,16 +313,17 @@ function* rmWithSlashOnNonDirectory(t: Target, force: boolean, recursive: boolea
  * links), as a real move would; lower entries are copied. Nothing visible changes meanwhile.
  */
 function* materialize(found: Found, to: string): Io<void> {
-  yield* cloneDirectory(found.st, to);
+  const st = yield* statsOf(found); // before reading the directory (which may touch its atime)
+  yield* cloneDirectory(st, to);
   for (const entry of yield* listMerged(found.members)) {
     const child = yield* lookupChild(found.members, entry.name);
     if (!child) continue;
     const dest = to + '/' + entry.name;
-    if (child.st.isDirectory()) yield* materialize(child, dest);
+    if (child.kind === 'dir') yield* materialize(child, dest);
     else if (child.layer.role === 'upper') yield* io.link(child.real, dest);
     else yield* cloneEntry(child, dest);
   }
-  yield* settleTimes(found.st, to);
+  yield* settleTimes(st, to);
 }
 
 function* renameEntry(rs: Merged, rd: Merged): Io<void> {
@@ -348,7 +349,7 @@ function* renameDirectory(rs: Merged, rd: Merged): Io<void> {
   const below = yield* shownBelow(rs);
   const toDir = yield* copyUpParents(rd);
   const lowerAtDest = yield* lowerEntry(rd);
-  const hideDest = lowerAtDest !== null && lowerAtDest.st.isDirectory();
+  const hideDest = lowerAtDest !== null && lowerAtDest.kind === 'dir';
   const upperOnly = f.members.length === 1 && f.layer === upper;
   let moving = f.real;
   if (!upperOnly) {
@@ -363,6 +364,12 @@ function* renameDirectory(rs: Merged, rd: Merged): Io<void> {
   yield* io.rename(moving, toDir + '/' + rd.name);
   if (!upperOnly && f.layer === upper) yield* discard(stack, f.real);
   yield* clearWhiteout(toDir, rd.name);
+}
+
+function* sameInode(a: Found, b: Found): Io<boolean> {
+  const sa = yield* statsOf(a);
+  const sb = yield* statsOf(b);
+  return sa.ino === sb.ino && sa.dev === sb.dev;
 }
 
 export function* rename(s: Target, d: Target): Io<void> {
@@ -381,15 +388,15 @@ export function* rename(s: Target, d: Target): Io<void> {
   requireUpper(rs, 'rename');
   const f = rs.found;
   if (!f) throw fsError('ENOENT', 'rename');
-  const srcIsDir = f.st.isDirectory();
+  const srcIsDir = f.kind === 'dir';
   if (!srcIsDir && (s.slash || d.slash)) throw fsError('ENOTDIR', 'rename');
   if (srcIsDir && rd.merged !== rs.merged && isAtOrUnder(rd.merged, rs.merged)) throw fsError('EINVAL', 'rename');
   if (rd.merged !== rs.merged && isAtOrUnder(rs.merged, rd.merged)) throw fsError('ENOTEMPTY', 'rename');
   if (rs.merged === rd.merged) return;
   const g = rd.found;
   if (g) {
-    if (g.layer === f.layer && g.st.ino === f.st.ino && g.st.dev === f.st.dev) return; // hard links to one file
-    const destIsDir = g.st.isDirectory();
+    if (g.layer === f.layer && (yield* sameInode(g, f))) return; // hard links to one file
+    const destIsDir = g.kind === 'dir';
     if (srcIsDir && !destIsDir) throw fsError('ENOTDIR', 'rename');
     if (!srcIsDir && destIsDir) throw fsError('EISDIR', 'rename');
     if (destIsDir && (yield* listMerged(g.members)).length > 0) throw fsError('ENOTEMPTY', 'rename');
@@ -416,7 +423,7 @@ export function* link(s: Target, d: Target): Io<void> {
   if (d.slash) throw fsError('ENOENT', 'link'); // a trailing slash never creates a non-directory
   if (rs.stack !== rd.stack) throw fsError('EXDEV', 'link');
   requireUpper(rd, 'link');
-  if (rs.found!.st.isDirectory()) throw fsError('EPERM', 'link');
+  if (rs.found!.kind === 'dir') throw fsError('EPERM', 'link');
   if (isReserved(rd.name)) throw reservedName('link');
   const from = yield* copyUp(rs);
   const toDir = yield* copyUpParents(rd);

@@ -40,15 +40,14 @@ export function* prepareOpen(t: Target, flags: number): Io<PreparedOpen> {
   const found = res.found;
   if (found) {
     if (exclusive) throw fsError('EEXIST', 'open');
-    const st = found.st;
-    if (st.isSymbolicLink()) throw fsError('ELOOP', 'open'); // O_NOFOLLOW on a link
-    if (st.isDirectory()) {
+    if (found.kind === 'symlink') throw fsError('ELOOP', 'open'); // O_NOFOLLOW on a link
+    if (found.kind === 'dir') {
       if (creating && (flags & O_DIRECTORY) !== 0) throw fsError('EINVAL', 'open');
       if ((flags & O_ACCMODE) !== O_RDONLY || creating || (flags & O_TRUNC) !== 0) throw fsError('EISDIR', 'open');
       return { real: found.real, flags, file: { stack: res.stack, merged: res.merged, lower: found.layer.role === 'lower' }, finish: nothing };
     }
     if ((flags & O_DIRECTORY) !== 0) throw fsError('ENOTDIR', 'open');
-    const special = !st.isFile();
+    const special = found.kind !== 'file';
     if (writesData(flags) && !special) {
       requireUpper(res, 'open');
       const real = yield* copyUp(res);
@@ -90,7 +89,7 @@ export function* open(t: Target, flags?: unknown, mode?: fs.Mode | null): Io<num
 export function* writeFile(t: Target, data: unknown, options?: unknown, fallbackFlag = 'w'): Io<void> {
   const opts = (typeof options === 'string' ? { encoding: options } : options ?? {}) as { flag?: unknown; mode?: number };
   const opened = yield* prepareOpen(t, toFlags(opts.flag, fallbackFlag));
-  yield* io.writeFile(opened.real, data, { ...opts, flag: opened.flags });
+  yield* io.writeFile(opened.real, data, Object.assign({}, opts, { flag: opened.flags })); // not a spread: see readFile
   yield* opened.finish();
 }
 

@@ -5,7 +5,7 @@ import { io, type Io } from '../io';
 import { fsError, pinPath } from '../errors';
 import { locate, targetFor, type Target } from './target';
 import { listMerged } from './listing';
-import { lookupChild, resolve, type Found, type Merged } from '../router/resolve';
+import { lookupChild, resolve, statsOf, type Found, type Merged } from '../router/resolve';
 import { MergedDir } from '../node/dir';
 import { toFlags, writesData } from './flags';
 import { prepareOpen } from './open';
@@ -40,7 +40,7 @@ function* statOf(t: Target, follow: boolean, options: StatOpts | undefined, sysc
     if (quiet) return undefined;
     throw fsError('ENOENT', syscall);
   }
-  const st: any = bigint ? yield* io.lstat(res.found.real, bigint) : res.found.st;
+  const st: any = bigint ? yield* io.lstat(res.found.real, bigint) : yield* statsOf(res.found);
   // A merged directory reports nlink 1, as the kernel's does.
   if (res.found.members.length > 1) st.nlink = bigint ? 1n : 1;
   return st;
@@ -67,7 +67,7 @@ export function* access(t: Target, mode: number = fs.constants.F_OK): Io<void> {
   // A lower entry is writable through the overlay when its mode allows it (copy-up comes later):
   // ask the real file only for the other bits, and judge write permission by the mode bits.
   yield* io.access(res.found.real, mode & ~fs.constants.W_OK);
-  if (!mayWrite(res.found.st)) throw fsError('EACCES', 'access');
+  if (!mayWrite(yield* statsOf(res.found))) throw fsError('EACCES', 'access');
 }
 
 function mayWrite(st: fs.Stats): boolean {
@@ -83,14 +83,15 @@ export function* readFile(t: Target, options?: unknown): Io<string | Buffer> {
   const flags = toFlags(opts.flag, 'r');
   if (writesData(flags) || (flags & fs.constants.O_CREAT) !== 0) {
     const opened = yield* prepareOpen(t, flags);
-    const data = yield* io.readFile(opened.real, { ...opts, flag: opened.flags });
+    const data = yield* io.readFile(opened.real, Object.assign({}, opts, { flag: opened.flags }));
     yield* opened.finish();
     return data;
   }
   const res = yield* locate(t, true, 'open');
   if (res.kind === 'external') return yield* io.readFile(res.real, options);
   if (!res.found) throw fsError('ENOENT', 'open');
-  return yield* io.readFile(res.found.real, { ...opts, flag: flags });
+  // Object.assign, not a spread: spreading a non-empty object costs ~0.5 µs in Node 20.
+  return yield* io.readFile(res.found.real, Object.assign({}, opts, { flag: flags }));
 }
 
 export function* readlink(t: Target, options?: unknown): Io<string | Buffer> {
@@ -164,7 +165,7 @@ function* directoryAt(t: Target, syscall: string): Io<Merged | { external: strin
   const res = yield* locate(t, true, syscall);
   if (res.kind === 'external') return { external: res.real };
   if (!res.found) throw fsError('ENOENT', syscall);
-  if (!res.found.st.isDirectory()) throw fsError('ENOTDIR', syscall);
+  if (res.found.kind !== 'dir') throw fsError('ENOTDIR', syscall);
   return res;
 }
 
@@ -201,7 +202,7 @@ function* direntsOf(top: Merged, t: Target, recursive: boolean, encoding: Readdi
           child = null; // a dangling or looping link is listed, not entered
         }
       }
-      if (child && child.st.isDirectory()) queue.push({ found: child, rel });
+      if (child && child.kind === 'dir') queue.push({ found: child, rel });
     }
   }
   return out;

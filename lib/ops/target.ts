@@ -59,5 +59,5 @@ export function* lowerEntry(res: Merged): Io<Found | null> {
 }
 
 export function isDir(found: Found | null): boolean {
-  return found !== null && found.st.isDirectory();
+  return found !== null && found.kind === 'dir';
 }

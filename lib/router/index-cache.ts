@@ -1,0 +1,585 @@
+/**
+ * The directory index: what the router knows of a real layer directory without asking the
+ * file system again. One `readdir(withFileTypes)` of a directory gives every name with its type,
+ * the OCI whiteouts (`.wh.x`), the kernel whiteouts (character devices 0:0, checked once with
+ * lstat when the index is built) and the opaque marker; a merged lookup then costs no system
+ * call, and a merged stat or readFile only the real one.
+ *
+ * Freshness. The overlay's own mutations update or invalidate the index as they happen: every
+ * mutating request of lib/io.ts names the real paths it changes and `noteMutation` applies it
+ * (see `observeIo` there). Changes made by other programs (or by this process through plain
+ * fs) are found by validation: an index is trusted for `ttlMs` after it was built or last
+ * checked; after that the next use lstat's the directory and compares its mtime, ctime and inode
+ * number with the ones the index was built from, and reads it again when they differ. A
+ * directory whose mtime lies within the timestamp granularity of the moment it was read
+ * ("racy": a later change in the same clock tick would leave the mtime as it was) is read again
+ * at its next check instead of being trusted on its mtime. So a change behind the overlay's
+ * back shows within `ttlMs` (50 ms by default).
+ *
+ * Memory is bounded: every index counts one plus its names against `maxEntries` (process-wide,
+ * shared by every overlay; indexes are per real directory, so overlays sharing a layer share its
+ * index). When the total goes over, the least recently used indexes are dropped (with the indexes
+ * of their subdirectories) down to three quarters of the bound. A directory with more than a
+ * quarter of the bound in names is not indexed at all (looked up by probing, as with the cache off).
+ */
+import type * as fs from 'fs';
+import { real } from '../real-fs';
+import { io, lstatOrNull, lstatNowOrNull, observeIo, type Io } from '../io';
+import { OPAQUE_MARKER, WHITEOUT_PREFIX, isKernelWhiteout } from '../layers/whiteout';
+
+/** Dirent types, as Node numbers them (fs.constants.UV_DIRENT_*), and a kernel whiteout. */
+export const T_UNKNOWN = 0;
+export const T_FILE = 1;
+export const T_DIR = 2;
+export const T_LINK = 3;
+export const T_FIFO = 4;
+export const T_CHAR = 6;
+export const T_WHITEOUT = -1;
+
+export interface IndexSettings {
+  /** How long an index is trusted without looking at its directory again (ms). */
+  ttlMs: number;
+  /** Bound on the names held, over every index in the process. */
+  maxEntries: number;
+  /** Bound on the merged paths remembered per overlay (lib/router/resolve.ts); over it they are forgotten. */
+  maxPaths: number;
+}
+
+const DEFAULTS: IndexSettings = { ttlMs: 50, maxEntries: 200_000, maxPaths: 50_000 };
+const settings: IndexSettings = { ...DEFAULTS };
+
+let serial = 0;
+
+/** The index of one real directory. Objects are stable per path until dropped. */
+export class DirIndex {
+  /** The parent directory's index when it is cached (subtree invalidation walks `kids`). */
+  parent: DirIndex | null = null;
+  kids: Map<string, DirIndex> | null = null;
+  /** Name to type (T_*), in the directory's readdir order while `ordered`; no `.wh.` names. */
+  entries: Map<string, number> = new Map();
+  /** Names hidden by an OCI whiteout `.wh.<name>` in this directory. */
+  oci: Set<string> | null = null;
+  opaque = false;
+  /** `entries` is in readdir order (false after in-place updates: a listing reads it again). */
+  ordered = false;
+  /** The directory cannot be read (EACCES, ...): its names are looked up by probing. */
+  fallback = false;
+  /** The contents are valid (subject to the TTL). False: read again before use. */
+  loaded = false;
+  /** Dropped from the cache (holders may still read the snapshot they have). */
+  dead = false;
+  ino = -1;
+  mtimeMs = NaN;
+  ctimeMs = NaN;
+  racy = true;
+  checkedAt = -Infinity;
+  /** Bumped by every change noted while the index exists (an async build compares it). */
+  version = 0;
+  /** The operation tick that last used this index (for the LRU). */
+  used = 0;
+  /** 1 + names held: what counts against maxEntries. */
+  size = 1;
+  readonly id = ++serial;
+  constructor(readonly real: string) {}
+}
+
+const byDir = new Map<string, DirIndex>();
+/** Indexes created while their parent directory had none (layer roots, mostly). */
+const detached = new Set<DirIndex>();
+let total = 0;
+/** Bumped whenever any index changes or is dropped: an answer checked at this generation still holds. */
+let generation = 0;
+let nowMs = 0;
+let tick = 0;
+let builds = 0;
+
+/** Start of a lookup: read the clock once (TTL checks compare against it). */
+export function clock(): void {
+  nowMs = Date.now();
+  tick++;
+}
+
+/** Loaded and checked within the TTL. */
+function current(idx: DirIndex): boolean {
+  return idx.loaded && nowMs - idx.checkedAt < settings.ttlMs;
+}
+
+/** Usable without I/O: current, and not a directory looked up by probing. */
+export function usable(idx: DirIndex): boolean {
+  return idx.loaded && !idx.fallback && nowMs - idx.checkedAt < settings.ttlMs;
+}
+
+/** The current generation (see `generation`), the clock of the running lookup, and the TTL. */
+export function indexGeneration(): number {
+  return generation;
+}
+
+export function clockNow(): number {
+  return nowMs;
+}
+
+export function ttl(): number {
+  return settings.ttlMs;
+}
+
+export function maxPaths(): number {
+  return settings.maxPaths;
+}
+
+export function touch(idx: DirIndex): void {
+  idx.used = tick;
+}
+
+function parentOf(p: string): string | null {
+  const i = p.lastIndexOf('/');
+  if (i < 0 || p.length === 1) return null;
+  return i === 0 ? '/' : p.slice(0, i);
+}
+
+function baseOf(p: string): string {
+  return p.slice(p.lastIndexOf('/') + 1);
+}
+
+function link(parent: DirIndex, idx: DirIndex, name: string): void {
+  (parent.kids ??= new Map()).set(name, idx);
+  idx.parent = parent;
+  detached.delete(idx);
+}
+
+function create(realPath: string, parent: DirIndex | undefined): DirIndex {
+  const idx = new DirIndex(realPath);
+  byDir.set(realPath, idx);
+  total += 1;
+  if (parent !== undefined) link(parent, idx, baseOf(realPath));
+  else detached.add(idx);
+  return idx;
+}
+
+/** The index of a real directory (created empty and unloaded when there is none). */
+export function indexOf(realPath: string): DirIndex {
+  const idx = byDir.get(realPath);
+  if (idx !== undefined) return idx;
+  const pp = parentOf(realPath);
+  return create(realPath, pp === null ? undefined : byDir.get(pp));
+}
+
+/** The index of child directory `name` (real path `realPath`) of `parent`. */
+export function childIndex(parent: DirIndex, name: string, realPath: string): DirIndex {
+  const kid = parent.kids?.get(name);
+  if (kid !== undefined && !kid.dead) return kid;
+  const idx = byDir.get(realPath);
+  if (idx === undefined) return create(realPath, parent.dead ? undefined : parent);
+  if (idx.parent !== parent && !parent.dead) link(parent, idx, name);
+  return idx;
+}
+
+/** Make an index usable: validate it against its directory, or read the directory again. */
+export function* ensure(idx: DirIndex): Io<void> {
+  if (current(idx)) return;
+  const t0 = Date.now();
+  let st: fs.Stats | null;
+  try {
+    // Synchronous even in async operations: see lstatNowOrNull.
+    st = yield* lstatNowOrNull(idx.real);
+  } catch {
+    return markFallback(idx, t0, null);
+  }
+  if (idx.loaded && !idx.racy && st !== null && st.mtimeMs === idx.mtimeMs && st.ctimeMs === idx.ctimeMs && st.ino === idx.ino) {
+    idx.checkedAt = t0;
+    return;
+  }
+  // Single flight among concurrent async lookups of one directory.
+  yield* io.once(`index:${idx.id}:${idx.real}`, () => build(idx, st, t0));
+}
+
+/** Make an index usable with its names in readdir order (for a listing). */
+export function* ensureOrdered(idx: DirIndex): Io<void> {
+  if (idx.loaded && !idx.ordered) idx.loaded = false;
+  yield* ensure(idx);
+}
+
+/**
+ * Look this directory's names up by probing: it cannot be read (then it is tried again after
+ * the TTL), or it is too big to index (then it is tried again when its mtime changes).
+ */
+function markFallback(idx: DirIndex, t0: number, st: fs.Stats | null): void {
+  idx.version++;
+  generation++;
+  setEntries(idx, new Map(), null);
+  idx.fallback = true;
+  idx.loaded = true;
+  sign(idx, st, t0);
+  idx.checkedAt = t0;
+}
+
+function sign(idx: DirIndex, st: fs.Stats | null, t0: number): void {
+  idx.ino = st === null ? -1 : st.ino;
+  idx.mtimeMs = st === null ? NaN : st.mtimeMs;
+  idx.ctimeMs = st === null ? NaN : st.ctimeMs;
+  // A missing directory is always read again at its next check.
+  idx.racy = st === null || st.mtimeMs >= t0 - granularity(st) || st.ctimeMs >= t0 - granularity(st);
+}
+
+function setEntries(idx: DirIndex, entries: Map<string, number>, oci: Set<string> | null): void {
+  const size = 1 + entries.size + (oci === null ? 0 : oci.size);
+  if (!idx.dead) total += size - idx.size;
+  idx.size = size;
+  idx.entries = entries;
+  idx.oci = oci;
+}
+
+function typeOf(d: fs.Dirent): number {
+  if (d.isFile()) return T_FILE;
+  if (d.isDirectory()) return T_DIR;
+  if (d.isSymbolicLink()) return T_LINK;
+  if (d.isFIFO()) return T_FIFO;
+  if (d.isSocket()) return 5;
+  if (d.isCharacterDevice()) return T_CHAR;
+  if (d.isBlockDevice()) return 7;
+  return T_UNKNOWN;
+}
+
+/**
+ * Timestamp granularity to allow for when deciding whether an index is racy: the kernel stamps
+ * with a coarse clock (one jiffy, up to 10 ms, behind the wall clock); a file system with whole
+ * seconds (FAT has 2 s) shows it in the mtime itself.
+ */
+function granularity(st: fs.Stats): number {
+  return st.mtimeMs % 1000 === 0 ? 2000 : 20;
+}
+
+function* build(idx: DirIndex, st: fs.Stats | null, t0: number): Io<void> {
+  const v0 = idx.version;
+  builds++;
+  idx.fallback = false;
+  const entries = new Map<string, number>();
+  let oci: Set<string> | null = null;
+  let opaque = false;
+  if (st !== null && st.isDirectory()) {
+    let dirents: fs.Dirent[] = [];
+    try {
+      dirents = yield* io.readdirTyped(idx.real);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') return markFallback(idx, t0, null);
+    }
+    if (dirents.length > settings.maxEntries / 4) return markFallback(idx, t0, st);
+    for (const d of dirents) {
+      const name = d.name;
+      if (name.startsWith(WHITEOUT_PREFIX)) {
+        if (name === OPAQUE_MARKER) opaque = true;
+        else (oci ??= new Set()).add(name.slice(WHITEOUT_PREFIX.length));
+        continue;
+      }
+      let type = typeOf(d);
+      if (type === T_CHAR) {
+        let cst: fs.Stats | null;
+        try {
+          cst = yield* lstatOrNull(idx.real + '/' + name);
+        } catch {
+          return markFallback(idx, t0, null);
+        }
+        if (cst === null) continue; // gone meanwhile
+        if (isKernelWhiteout(cst)) type = T_WHITEOUT;
+      }
+      entries.set(name, type);
+    }
+  }
+  setEntries(idx, entries, oci);
+  idx.opaque = opaque;
+  idx.ordered = true;
+  sign(idx, st, t0);
+  // Changed while it was being read (an async build): usable for this lookup, checked next time.
+  idx.checkedAt = idx.version === v0 ? t0 : -Infinity;
+  idx.version++; // new contents: answers derived from the old ones (path entries) are void
+  generation++;
+  idx.loaded = true;
+  if (total > settings.maxEntries) evict();
+}
+
+/** Bumped by every eviction: remembered answers (path entries) that may hold dropped indexes go. */
+let epoch = 0;
+
+export function indexEpoch(): number {
+  return epoch;
+}
+
+/** Drop the least recently used indexes (never those of the running operation). */
+function evict(): void {
+  epoch++;
+  const target = settings.maxEntries * 0.75;
+  const all = [...byDir.values()].filter((i) => i.used < tick).sort((a, b) => a.used - b.used);
+  for (const idx of all) {
+    if (total <= target) break;
+    if (!idx.dead) dropTree(idx);
+  }
+}
+
+function dropTree(top: DirIndex): void {
+  if (top.parent !== null && top.parent.kids?.get(baseOf(top.real)) === top) top.parent.kids.delete(baseOf(top.real));
+  const todo = [top];
+  while (todo.length > 0) {
+    const idx = todo.pop()!;
+    if (idx.dead) continue;
+    idx.dead = true;
+    generation++;
+    idx.loaded = false;
+    if (byDir.get(idx.real) === idx) {
+      byDir.delete(idx.real);
+      total -= idx.size;
+    }
+    detached.delete(idx);
+    if (idx.kids !== null) for (const k of idx.kids.values()) todo.push(k);
+  }
+}
+
+/** Forget the index of `p` and of every directory below it. */
+export function dropSubtree(p: string): void {
+  const idx = byDir.get(p);
+  if (idx !== undefined) dropTree(idx);
+  if (detached.size > 0) {
+    const prefix = p === '/' ? '/' : p + '/';
+    for (const d of [...detached]) if (d.real.startsWith(prefix)) dropTree(d);
+  }
+}
+
+/** The directory must be read again before its index is used. */
+function stale(dir: string | null): void {
+  if (dir === null) return;
+  const idx = byDir.get(dir);
+  if (idx === undefined) return;
+  idx.version++;
+  generation++;
+  idx.loaded = false;
+}
+
+/** `p` now exists with type `type` (undefined: unknown, read the directory again). */
+function added(p: string, type: number | undefined, replace: boolean): void {
+  const dir = parentOf(p);
+  const idx = dir === null ? undefined : byDir.get(dir);
+  if (idx === undefined) return;
+  idx.version++;
+  generation++;
+  if (!idx.loaded || idx.fallback) return;
+  if (type === undefined) {
+    idx.loaded = false;
+    return;
+  }
+  const name = baseOf(p);
+  if (name.startsWith(WHITEOUT_PREFIX)) {
+    if (name === OPAQUE_MARKER) idx.opaque = true;
+    else {
+      const hidden = name.slice(WHITEOUT_PREFIX.length);
+      idx.oci ??= new Set();
+      if (!idx.oci.has(hidden)) {
+        idx.oci.add(hidden);
+        idx.size++;
+        total++;
+      }
+    }
+    return;
+  }
+  const had = idx.entries.get(name);
+  if (had === undefined) {
+    idx.entries.set(name, type);
+    idx.ordered = false;
+    idx.size++;
+    total++;
+  } else if (replace && had !== type) {
+    idx.entries.set(name, type);
+  }
+}
+
+/** `p` no longer exists. */
+function removed(p: string): void {
+  const dir = parentOf(p);
+  const idx = dir === null ? undefined : byDir.get(dir);
+  if (idx === undefined) return;
+  idx.version++;
+  generation++;
+  const name = baseOf(p);
+  const kid = idx.kids?.get(name);
+  if (kid !== undefined) dropTree(kid);
+  if (!idx.loaded || idx.fallback) return;
+  if (name.startsWith(WHITEOUT_PREFIX)) {
+    if (name === OPAQUE_MARKER) idx.opaque = false;
+    else if (idx.oci !== null && idx.oci.delete(name.slice(WHITEOUT_PREFIX.length))) {
+      idx.size--;
+      total--;
+    }
+    return;
+  }
+  if (idx.entries.delete(name)) {
+    idx.ordered = false;
+    idx.size--;
+    total--;
+  }
+}
+
+/**
+ * The type of an entry that just arrived at `p` (a rename's or a link's destination): one
+ * lstat now, when the destination directory is indexed, instead of reading that whole
+ * directory again at its next use. (The source's index may not know: a copy-up's temporary
+ * comes from the work directory.)
+ */
+function typeNow(p: string): number | undefined {
+  const dir = parentOf(p);
+  const idx = dir === null ? undefined : byDir.get(dir);
+  if (idx === undefined || !idx.loaded || idx.fallback) return undefined;
+  let st: fs.Stats | undefined;
+  try {
+    st = real.lstatSync(p, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+  if (st === undefined) return undefined;
+  if (isKernelWhiteout(st)) return T_WHITEOUT;
+  if (st.isFile()) return T_FILE;
+  if (st.isDirectory()) return T_DIR;
+  if (st.isSymbolicLink()) return T_LINK;
+  if (st.isFIFO()) return T_FIFO;
+  if (st.isSocket()) return 5;
+  if (st.isCharacterDevice()) return T_CHAR;
+  return st.isBlockDevice() ? 7 : T_UNKNOWN;
+}
+
+/** The type the index holds for `p` (undefined when unknown). */
+function typeAt(p: string): number | undefined {
+  const dir = parentOf(p);
+  const idx = dir === null ? undefined : byDir.get(dir);
+  if (idx === undefined || !idx.loaded || idx.fallback) return undefined;
+  return idx.entries.get(baseOf(p));
+}
+
+const { O_CREAT } = real.constants;
+
+function recursiveMkdir(options: unknown): boolean {
+  return options !== null && typeof options === 'object' && (options as { recursive?: boolean }).recursive === true;
+}
+
+/**
+ * A mutating request finished (`err` null) or failed. Each names the real paths it changed
+ * (lib/io.ts MUTATING): the parent directory's index is updated in place (a listing reads the
+ * directory again for its order), a removed or moved directory's indexes are dropped with
+ * everything below them, and after a failure the parents are read again.
+ */
+export function noteMutation(op: string, args: unknown[], err: unknown): void {
+  const p = args[0];
+  if (err !== null) {
+    const code = (err as { code?: string }).code;
+    if ((op === 'unlink' || op === 'rmdir') && code === 'ENOENT' && typeof p === 'string') return removed(p);
+    for (const x of pathsOf(op, args)) {
+      stale(parentOf(x));
+      if (op === 'rename' || op === 'rm' || op === 'rmdir') dropSubtree(x);
+    }
+    return;
+  }
+  switch (op) {
+    case 'writeFile': case 'appendFile': return added(p as string, T_FILE, false);
+    case 'copyFile': return added(args[1] as string, T_FILE, false);
+    case 'open':
+      if (((args[1] as number) & O_CREAT) !== 0) added(p as string, T_FILE, false);
+      return;
+    case 'mkdir':
+      if (recursiveMkdir(args[1])) {
+        for (let d: string | null = p as string; d !== null; d = parentOf(d)) stale(d);
+        return;
+      }
+      return added(p as string, T_DIR, false);
+    case 'symlink': return added(args[1] as string, T_LINK, false);
+    case 'mkfifo': return added(p as string, T_FIFO, false);
+    case 'link': return added(args[1] as string, typeNow(args[1] as string), false);
+    case 'unlink': return removed(p as string);
+    case 'rmdir': case 'rm':
+      removed(p as string);
+      return dropSubtree(p as string);
+    case 'rename': {
+      const to = args[1] as string;
+      removed(p as string);
+      dropSubtree(p as string);
+      dropSubtree(to);
+      return added(to, typeNow(to), true);
+    }
+    default: return; // chmod, chown, utimes, truncate: no name changes
+  }
+}
+
+function pathsOf(op: string, args: unknown[]): string[] {
+  const out: string[] = [];
+  const take = (i: number) => { if (typeof args[i] === 'string') out.push(args[i] as string); };
+  if (op === 'rename') { take(0); take(1); } else if (op === 'copyFile' || op === 'symlink' || op === 'link') take(1);
+  else take(0);
+  return out;
+}
+
+/** A read found `p` missing: if the index says it is there, read the parent again. */
+export function noteMissing(p: string): void {
+  if (typeAt(p) !== undefined) stale(parentOf(p));
+}
+
+/**
+ * Something changed `name` in real directory `dir` (a watcher's event): read the directory
+ * again at its next use, and forget the indexes at and below `dir/name` (null: all below `dir`).
+ */
+export function noteLayerEvent(dir: string, name: string | null): void {
+  if (name === null) return dropSubtree(dir);
+  stale(dir);
+  dropSubtree(dir === '/' ? '/' + name : dir + '/' + name);
+}
+
+/** A new overlay starts from fresh indexes of its layers. */
+export function forgetLayers(roots: readonly string[]): void {
+  for (const r of roots) dropSubtree(r);
+}
+
+observeIo({ mutated: noteMutation, missing: noteMissing });
+
+// ---- tuning and figures (tests and the benchmark) ------------------------------------------
+
+/** Change the TTL or the bound (process-wide); returns the previous settings. */
+export function configureIndex(s: Partial<IndexSettings>): IndexSettings {
+  const before = { ...settings };
+  if (s.ttlMs !== undefined) settings.ttlMs = s.ttlMs;
+  if (s.maxEntries !== undefined) settings.maxEntries = s.maxEntries;
+  if (s.maxPaths !== undefined) settings.maxPaths = s.maxPaths;
+  epoch++;
+  if (total > settings.maxEntries) {
+    tick++;
+    evict();
+  }
+  return before;
+}
+
+export function indexSettings(): IndexSettings {
+  return { ...settings };
+}
+
+export interface IndexStats {
+  directories: number;
+  entries: number;
+  /** Index reads (readdir) since the process started. */
+  builds: number;
+  /** A rough estimate of the memory held (bytes); the benchmark also measures the heap. */
+  approxBytes: number;
+}
+
+export function indexStats(): IndexStats {
+  let entries = 0;
+  let nameBytes = 0;
+  for (const idx of byDir.values()) {
+    entries += idx.entries.size + (idx.oci?.size ?? 0);
+    for (const name of idx.entries.keys()) nameBytes += name.length;
+    nameBytes += idx.real.length;
+  }
+  // A Map slot ~ 3 words, a string header 16 bytes, an index object ~ 200 bytes with its maps.
+  const approxBytes = byDir.size * 200 + entries * (24 + 16) + nameBytes;
+  return { directories: byDir.size, entries, builds, approxBytes };
+}
+
+/** Forget every index (tests, the benchmark). */
+export function clearIndex(): void {
+  epoch++;
+  for (const idx of [...byDir.values()]) dropTree(idx);
+  detached.clear();
+  total = 0;
+}
