@@ -17,10 +17,10 @@ import type { Target } from '../ops/target';
 import { ROUTES, FD_ROUTES, type Route } from './routes';
 import * as read from '../ops/read';
 import { lookupFd, forgetFd, onLowerHandle } from './fds';
-import { watchFileMerged, unwatchFileMerged } from './watch';
+import { watch as watchMerged } from '../watch/fs-watch';
+import { watchAsync as watchMergedAsync } from '../watch/promises';
+import { watchFile as watchFileMerged, unwatchFile as unwatchFileMerged } from '../watch/stat-poll';
 import * as meta from '../ops/meta';
-import { resolve } from '../router/resolve';
-import { fsError } from '../errors';
 
 /** Finds the overlay whose mountpoint holds an absolute path (the longest mountpoint wins). */
 export interface MountTable {
@@ -44,7 +44,8 @@ export function buildFs(table: MountTable): typeof fsTypes {
       if (!parsed) return null;
       const stack = table.find(parsed.abs);
       if (stack || leavesAMount(parsed.shown)) inside = true;
-      targets.push({ ...parsed, stack });
+      // Spelled out: an object spread here costs more than a whole indexed lookup.
+      targets.push({ abs: parsed.abs, shown: parsed.shown, slash: parsed.slash, dots: parsed.dots, stack });
     }
     return inside ? targets : null;
   }
@@ -221,44 +222,29 @@ export function buildFs(table: MountTable): typeof fsTypes {
     }
   });
 
-  // watch: the serving real path for now (a composite watcher over all layers is issue #5).
-  const servingPath = (t: Target, syscall: string): string => {
-    const res = runSync(resolve(t.stack!, t.abs, true, t.slash, syscall));
-    if (res.kind === 'external') return res.real;
-    if (!res.found) throw withPaths(fsError('ENOENT', syscall), t.shown, undefined);
-    return res.found.real;
-  };
-  api.watch = named('watch', function (p: unknown, ...rest: unknown[]) {
+  // watch, watchFile: the merged view over every layer (lib/watch).
+  api.watch = named('watch', function (p: unknown, options?: unknown, listener?: unknown) {
     const targets = targetsOf([p], [0]);
-    if (!targets) return (original.watch as AnyFn)(p, ...rest);
-    return (original.watch as AnyFn)(servingPath(targets[0], 'watch'), ...rest);
+    if (!targets) return (original.watch as AnyFn)(p, options, listener);
+    return watchMerged(targets[0], options, listener);
   });
-  promises.watch = named('watch', function (p: unknown, ...rest: unknown[]) {
+  promises.watch = named('watch', function (p: unknown, options?: unknown) {
     const targets = targetsOf([p], [0]);
-    if (!targets) return (originalPromises.watch as AnyFn)(p, ...rest);
-    return (originalPromises.watch as AnyFn)(servingPath(targets[0], 'watch'), ...rest);
+    if (!targets) return (originalPromises.watch as AnyFn)(p, options);
+    return watchMergedAsync(targets[0], options);
   });
   api.watchFile = named('watchFile', function (p: unknown, options: unknown, listener?: unknown) {
     const targets = targetsOf([p], [0]);
     if (!targets) return (original.watchFile as AnyFn)(p, options, listener);
-    if (typeof options === 'function') { listener = options; options = {}; }
-    const t = targets[0];
-    const statNow = () => runAsync(read.stat(t, { throwIfNoEntry: false }) as Io<any>).then((st) => st ?? zeroStats());
-    return watchFileMerged(t.abs, statNow, (options ?? {}) as object, listener as any);
+    return watchFileMerged(targets[0], options, listener);
   });
   api.unwatchFile = named('unwatchFile', function (p: unknown, listener?: unknown) {
     const targets = targetsOf([p], [0]);
     if (!targets) return (original.unwatchFile as AnyFn)(p, listener);
-    unwatchFileMerged(targets[0].abs, listener as any);
+    unwatchFileMerged(targets[0], listener);
   });
 
   Object.defineProperty(api, 'promises', { value: promises, enumerable: true, configurable: true, writable: false });
   return api as typeof fsTypes;
 }
 
-function zeroStats(): fsTypes.Stats {
-  const st = Object.create((original.Stats as any).prototype);
-  for (const k of ['dev', 'mode', 'nlink', 'uid', 'gid', 'rdev', 'blksize', 'ino', 'size', 'blocks', 'atimeMs', 'mtimeMs', 'ctimeMs', 'birthtimeMs']) st[k] = 0;
-  for (const k of ['atime', 'mtime', 'ctime', 'birthtime']) st[k] = new Date(0);
-  return st;
-}
