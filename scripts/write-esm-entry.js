@@ -16,3 +16,5 @@ const body = [
 fs.writeFileSync(path.join(out, 'index.mjs'), body);
 // `node --import overlay-fs/register`: the patch plus the ESM loader hooks (lib/register-esm.ts).
 fs.writeFileSync(path.join(out, 'register.mjs'), "import '../cjs/register-esm.js';\n");
+// The `bin` entry runs directly (./dist/cjs/cli/main.js) from a clone too, not only once npm links it.
+fs.chmodSync(path.join(__dirname, '..', 'dist', 'cjs', 'cli', 'main.js'), 0o755);
