@@ -257,7 +257,7 @@ test('SIGKILL before every mutating fs call of an operation: every path before-o
 // source before the materialized copy is renamed into place; a crash between the two loses the
 // directory from the merged view (the copy is a temporary, removed at the next start).
 // Remove `.failing` once the engine renames first and whites out after.
-test.failing('known finding R1: a rename killed at any point leaves the entry at its source or its destination (never lost)', async () => {
+test('known finding R1: a rename killed at any point leaves the entry at its source or its destination (never lost)', async () => {
   const t = await runSystematic();
   show('R1', t.lostFailures);
   expect(t.lostFailures).toEqual([]);

@@ -227,7 +227,7 @@ test(`ENOSPC on a 4 MiB tmpfs upper: each operation succeeds whole or fails leav
 // as ENOENT when the real error is ENOSPC: an async operation on a full upper fails ENOENT.
 // Remove `.failing` once fixed.
 for (const finding of ['R2', 'R3', 'R4']) {
-  test.failing(`known finding ${finding}: under ENOSPC, fails leaving nothing behind, with ENOSPC`, async () => {
+  test(`known finding ${finding}: under ENOSPC, fails leaving nothing behind, with ENOSPC`, async () => {
     if (mountRefused) return skip(`ENOSPC cases: ${mountRefused}`);
     const out = await exercise(CASES.filter((c) => c.finding === finding), rng(SEED ^ 0xe05d), scale(0, 4));
     record({ enospcCases: out.enospc, partialFiles: out.partial, lowerChanges: out.lowerChanges });

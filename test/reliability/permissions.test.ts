@@ -130,7 +130,7 @@ describeRoot('as an unprivileged user', () => {
   // it is on another mount of the same file system), copy-up fails with EXDEV (rename from the
   // work directory across mounts) instead of EROFS; createOverlay cannot tell the mounts apart
   // (same st_dev). Remove `.failing` once fixed.
-  test.failing('known finding R6: upper alone on a read-only bind mount (default work directory beside it): EROFS, nothing half-done', async () => {
+  test('known finding R6: upper alone on a read-only bind mount (default work directory beside it): EROFS, nothing half-done', async () => {
     const only = build('ro-upper', { defaultWorkdir: true });
     const refused = bindReadOnly(only.u);
     if (refused) return skip(`EROFS cases: ${refused}`);
@@ -144,7 +144,7 @@ describeRoot('as an unprivileged user', () => {
 
   // FINDING R3 (also under ENOSPC): mkdir over a whiteout and a directory rename leave their
   // temporary in the work directory when the final step is refused. Remove `.failing` once fixed.
-  test.failing('known finding R3: upper 0500: mkdir over a whiteout and a directory rename leave no temporary', async () => {
+  test('known finding R3: upper 0500: mkdir over a whiteout and a directory rename leave no temporary', async () => {
     const upper0500 = build('upper-0500-r3');
     fs.chmodSync(upper0500.u, 0o500);
     const scenarios: Scenario[] = [{ name: 'upper 0500 (R3)', built: upper0500, ops: ['mkdirOverWhiteout', 'mkdirOverWhiteoutAsync', 'renameLowerDir'], expect: 'EACCES' }];
@@ -186,7 +186,7 @@ describeRoot('as an unprivileged user', () => {
   // of an upper file that shadows a lower one leaves a stray whiteout; a refused rename of a
   // lower file leaves its copy-up and a whiteout for the source. The merged view is unchanged,
   // the upper is not. Remove `.failing` once fixed.
-  test.failing('known finding R5: immutable upper file shadowing a lower one: a refused unlink leaves no whiteout behind', async () => {
+  test('known finding R5: immutable upper file shadowing a lower one: a refused unlink leaves no whiteout behind', async () => {
     const imm = build('immutable-r5');
     fs.writeFileSync(path.join(imm.u, 'imm.txt'), 'upper imm\n');
     try {
@@ -209,7 +209,7 @@ describeRoot('as an unprivileged user', () => {
   // refusal (EPERM) is swallowed (R8). Expected as on the kernel, which checks permission before
   // copy-up: EPERM, and the README's "an operation that fails never copies up". Remove
   // `.failing` once fixed.
-  test.failing('known finding R7: chown refused to an unprivileged user (EPERM) copies nothing up', async () => {
+  test('known finding R7: chown refused to an unprivileged user (EPERM) copies nothing up', async () => {
     const plain = build('chown');
     const scenarios: Scenario[] = [{ name: 'chown as nobody (R7)', built: plain, ops: ['chownLower'], expect: 'EPERM' }];
     expect(await runScenarios(scenarios, 'R7')).toEqual([]);
