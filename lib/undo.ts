@@ -14,11 +14,6 @@ export class Undo {
     this.steps.push(step);
   }
 
-  /** Forget every recorded step (the operation is committed). */
-  clear(): void {
-    this.steps.length = 0;
-  }
-
   /** Run the recorded steps, newest first; a step that fails does not stop the others. */
   *rollback(): Io<void> {
     while (this.steps.length > 0) {
