@@ -24,13 +24,16 @@ function modeOf(value: unknown, fallback: number): number {
 
 /**
  * A kernel-form whiteout (a 0:0 device) at `dir/name` is moved into the work directory, to be
- * put back if the operation fails (Node cannot make a device node again). Returns where it
- * went (to be removed once the operation is done), or null when there was none.
+ * put back if the operation fails (Node cannot make a device node again). An OCI whiteout
+ * takes its place first, so the name stays hidden until the new entry is there (the caller
+ * clears it after). Returns where the device went (to be removed once the operation is done),
+ * or null when there was none.
  */
 function* setAsideKernelWhiteout(stack: Stack, dir: string, name: string, undo: Undo): Io<string | null> {
   const at = dir + '/' + name;
   const st = yield* lstatOrNull(at);
   if (!st || !isKernelWhiteout(st)) return null;
+  if (yield* writeWhiteout(dir, name)) undo.add(() => unlinkIfPresent(dir + '/' + whiteoutName(name)));
   const aside = yield* tempPath(stack);
   yield* publish(at, aside);
   undo.add(() => publish(aside, at));

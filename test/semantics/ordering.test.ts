@@ -17,6 +17,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { execFileSync } from 'child_process';
 import { createOverlay } from '../../lib/index';
 import { real } from '../../lib/real-fs';
 import type { Overlay } from '../../lib/types';
@@ -265,6 +266,26 @@ describe('mkdir over a whiteout: prepared in the work directory, taken back on f
       expect(s.temporaries()).toEqual([]);
     });
   }
+
+  test('over a kernel whiteout (a 0:0 device): a failure puts the device back, success leaves an opaque directory', () => {
+    if (process.getuid?.() !== 0) return; // mknod needs root
+    const s = stack({ 'gone/old': 'old' });
+    execFileSync('mknod', [`${s.u}/gone`, 'c', '0', '0']);
+    let once = true; // the publishing rename fails; the roll-back's rename of the device back succeeds
+    const failing = watch((op, args) => (once && op === 'rename' && args[1] === `${s.u}/gone` && !(once = false) ? 'ENOSPC' : null));
+    expect(codeOf(() => s.ov.fs.mkdirSync(`${s.m}/gone`))).toBe('ENOSPC');
+    expect(fs.lstatSync(`${s.u}/gone`).isCharacterDevice()).toBe(true);
+    expect(fs.readdirSync(s.u)).toEqual(['gone']);
+    expect(s.merged()).toEqual({});
+    expect(s.temporaries()).toEqual([]);
+    // Until the directory is in place, an OCI whiteout hides the name in the device's stead.
+    const steps = failing.filter((c) => to(c) === `${s.u}/.wh.gone` || c.args[0] === `${s.u}/gone`).map((c) => c.op);
+    expect(steps.slice(0, 2)).toEqual(['writeFile', 'rename']);
+    for (const r of restore.splice(0).reverse()) r();
+    s.ov.fs.mkdirSync(`${s.m}/gone`);
+    expect(s.upperTree()).toEqual({ gone: 'dir', 'gone/.wh..wh..opq': 'file:' });
+    expect(s.merged()).toEqual({ gone: 'dir' });
+  });
 
   test('a whiteout that is a directory is removed when the name is created', () => {
     const s = stack({ y: 'lower y' }, { '.wh.y/': '' });
