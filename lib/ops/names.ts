@@ -7,7 +7,7 @@ import { locate, locateEntry, targetFor, requireUpper, lowerEntry, type Target }
 import { listMerged } from './listing';
 import { lookupChild, statsOf, type Merged, type Found } from '../router/resolve';
 import { copyUp, copyUpParents, tempPath, discard, publish, cloneEntry, cloneDirectory, settleTimes } from '../copyup';
-import { writeWhiteout, clearWhiteout, clearKernelWhiteout, hasWhiteout, writeOpaqueMarker } from '../layers/marks';
+import { writeWhiteout, clearWhiteout, hasWhiteout, writeOpaqueMarker } from '../layers/marks';
 import { isReserved, isKernelWhiteout, whiteoutName, OPAQUE_MARKER } from '../layers/whiteout';
 import { withUndo, type Undo } from '../undo';
 import { isAtOrUnder } from '../paths';
@@ -544,11 +544,19 @@ export function* link(s: Target, d: Target): Io<void> {
   requireUpper(rd, 'link');
   if (rs.found!.kind === 'dir') throw fsError('EPERM', 'link');
   if (isReserved(rd.name)) throw reservedName('link');
-  const from = yield* copyUp(rs);
   const toDir = yield* copyUpParents(rd);
-  yield* clearKernelWhiteout(toDir, rd.name);
-  yield* io.link(from, toDir + '/' + rd.name);
-  yield* clearWhiteout(toDir, rd.name);
+  const lowerSource = rs.found!.layer.role === 'lower';
+  // A refused link takes back the copy-up it made (a failed operation copies nothing up).
+  const aside = yield* withUndo(function* (undo): Io<string | null> {
+    const from = yield* copyUp(rs);
+    if (lowerSource) undo.add(() => unlinkIfPresent(from));
+    const kernel = yield* setAsideKernelWhiteout(rs.stack, toDir, rd.name, undo);
+    yield* io.link(from, toDir + '/' + rd.name);
+    undo.add(() => unlinkIfPresent(toDir + '/' + rd.name));
+    yield* clearWhiteout(toDir, rd.name);
+    return kernel;
+  });
+  yield* dropAside(aside);
 }
 
 export function* symlink(target: string | Buffer, d: Target, type?: string | null): Io<void> {
@@ -559,7 +567,12 @@ export function* symlink(target: string | Buffer, d: Target, type?: string | nul
   requireUpper(rd, 'symlink');
   if (isReserved(rd.name)) throw reservedName('symlink');
   const dir = yield* copyUpParents(rd);
-  yield* clearKernelWhiteout(dir, rd.name);
-  yield* io.symlink(target, dir + '/' + rd.name, type);
-  yield* clearWhiteout(dir, rd.name);
+  const aside = yield* withUndo(function* (undo): Io<string | null> {
+    const kernel = yield* setAsideKernelWhiteout(rd.stack, dir, rd.name, undo);
+    yield* io.symlink(target, dir + '/' + rd.name, type);
+    undo.add(() => unlinkIfPresent(dir + '/' + rd.name));
+    yield* clearWhiteout(dir, rd.name);
+    return kernel;
+  });
+  yield* dropAside(aside);
 }

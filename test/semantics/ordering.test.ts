@@ -168,6 +168,16 @@ describe('renames: the destination appears before the source is hidden', () => {
   });
 });
 
+describe('links: a refused link takes back its copy-up', () => {
+  test('link of a lower file refused at the new name: nothing copied up', () => {
+    const s = stack({ f: 'f', 'sub/keep': 'k' });
+    watch((op) => (op === 'link' ? 'EMLINK' : null));
+    expect(codeOf(() => s.ov.fs.linkSync(`${s.m}/f`, `${s.m}/sub/f2`))).toBe('EMLINK');
+    expect(s.upperTree()).toEqual({ sub: 'dir' }); // a copied-up parent directory changes nothing visible
+    expect(s.ov.which(`${s.m}/f`)!.layer.role).toBe('lower');
+  });
+});
+
 describe('removals: a whiteout only where it is hidden, taken back on refusal', () => {
   test('unlink of an upper file over a lower one: whiteout first, then the unlink', () => {
     const s = stack({ f: 'low' }, { f: 'up' });
