@@ -32,11 +32,14 @@ export function* clearWhiteout(upperDir: string, name: string): Io<void> {
 
 /**
  * Before creating `name` in an upper directory, remove a kernel-form whiteout (a 0:0 device)
- * sitting at that very name, which would otherwise block or be opened by the creation.
+ * sitting at that very name, which would otherwise block or be opened by the creation. An OCI
+ * whiteout takes its place first, so that the name stays hidden if the creation fails (the
+ * caller clears it with clearWhiteout once the new entry is there).
  */
 export function* clearKernelWhiteout(upperDir: string, name: string): Io<boolean> {
   const st = yield* lstatOrNull(upperDir + '/' + name);
   if (st && isKernelWhiteout(st)) {
+    yield* writeWhiteout(upperDir, name);
     yield* io.unlink(upperDir + '/' + name);
     return true;
   }

@@ -297,6 +297,18 @@ describe('mkdir over a whiteout: prepared in the work directory, taken back on f
     expect(s.merged()).toEqual({ gone: 'dir' });
   });
 
+  test('a file created over a kernel whiteout: the name stays hidden if the creation fails', () => {
+    if (process.getuid?.() !== 0) return; // mknod needs root
+    const s = stack({ g: 'lower g' });
+    execFileSync('mknod', [`${s.u}/g`, 'c', '0', '0']);
+    watch((op, args) => (op === 'writeFile' && args[0] === `${s.u}/g` ? 'ENOSPC' : null));
+    expect(codeOf(() => s.ov.fs.writeFileSync(`${s.m}/g`, 'new g'))).toBe('ENOSPC');
+    expect(s.merged()).toEqual({});
+    for (const r of restore.splice(0).reverse()) r();
+    s.ov.fs.writeFileSync(`${s.m}/g`, 'new g');
+    expect(s.upperTree()).toEqual({ g: 'file:new g' });
+  });
+
   test('a whiteout that is a directory is removed when the name is created', () => {
     const s = stack({ y: 'lower y' }, { '.wh.y/': '' });
     s.ov.fs.writeFileSync(`${s.m}/y`, 'new y');
