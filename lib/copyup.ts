@@ -7,6 +7,7 @@
  * directory copies only the directory.
  */
 import * as fs from 'fs';
+import * as path from 'path';
 import type { Stack } from './layers/stack';
 import { statsOf, type Merged, type Found } from './router/resolve';
 import { io, lstatOrNull, type Io } from './io';
@@ -17,20 +18,51 @@ import { fsError } from './errors';
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 let tempCounter = 0;
 
-/** A fresh temporary path in the work directory, which is created on first use. */
+/**
+ * A fresh temporary path in the work directory, which is created on first use. A plain mkdir
+ * first: its error is the real one (an async recursive mkdir reports ENOSPC as ENOENT); only a
+ * missing parent falls back to creating the whole chain.
+ */
 export function* tempPath(stack: Stack): Io<string> {
   const work = stack.work!;
   if (!stack.workReady) {
-    yield* io.mkdir(work, { recursive: true, mode: 0o700 });
+    try {
+      yield* io.mkdir(work, 0o700);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'ENOENT') yield* io.mkdir(work, { recursive: true, mode: 0o700 });
+      else if (code !== 'EEXIST') throw err;
+    }
     stack.workReady = true;
   }
   return `${work}/${process.pid}-${++tempCounter}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
+/**
+ * Rename between the work directory and the upper. When the upper alone sits on a read-only
+ * mount (a bind mount of the same file system), rename(2) says EXDEV, the mounts being
+ * different; what the caller needs to hear is EROFS, as for any other write there.
+ */
+export function* publish(from: string, to: string): Io<void> {
+  try {
+    yield* io.rename(from, to);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EXDEV') throw err;
+    for (const dir of [path.dirname(to), path.dirname(from)]) {
+      try {
+        yield* io.access(dir, fs.constants.W_OK);
+      } catch (e) {
+        if ((e as { code?: string }).code === 'EROFS') throw fsError('EROFS', 'rename');
+      }
+    }
+    throw err;
+  }
+}
+
 /** Remove a real upper entry by first moving it into the work directory (one atomic step). */
 export function* discard(stack: Stack, real: string): Io<void> {
   const tmp = yield* tempPath(stack);
-  yield* io.rename(real, tmp);
+  yield* publish(real, tmp);
   yield* io.rm(tmp, { recursive: true, force: true });
 }
 
@@ -116,7 +148,7 @@ function* copyUpEntry(stack: Stack, found: Found, target: string): Io<void> {
   const tmp = yield* tempPath(stack);
   try {
     yield* cloneEntry(found, tmp);
-    yield* io.rename(tmp, target);
+    yield* publish(tmp, target);
   } catch (err) {
     try { yield* io.rm(tmp, { force: true }); } catch { /* keep the first error */ }
     throw err;
@@ -124,16 +156,54 @@ function* copyUpEntry(stack: Stack, found: Found, target: string): Io<void> {
 }
 
 /**
+ * Copy a lower file up with a change already applied (a write, a truncation): the copy is
+ * made and changed in the work directory and published with one rename, so a failure (ENOSPC
+ * half-way through the data) or a crash leaves the lower content visible, never a partial
+ * file. `withData` false: the copy starts empty (the change truncates it anyway). Returns
+ * false when the upper already holds the file (another task or process copied it up
+ * meanwhile): the caller then changes the upper copy in place.
+ */
+export function* copyUpChanged(res: Merged, withData: boolean, change: (tmp: string) => Io<void>): Io<boolean> {
+  const found = res.found!;
+  const upper = res.stack.upper!;
+  if (found.layer === upper) return false;
+  const parent = yield* copyUpParents(res);
+  const target = joinRel(upper.root, res.rel);
+  const before = (yield* io.lstat(parent, { bigint: true })) as unknown as fs.BigIntStats;
+  let mine = false;
+  const stack = res.stack;
+  // Under the copy-up's key: a concurrent copy-up of the same path waits for this one.
+  yield* io.once('up:' + target, function* (): Io<void> {
+    const existing = yield* lstatOrNull(target);
+    if (existing && !isKernelWhiteout(existing)) return; // copied up meanwhile
+    mine = true;
+    const tmp = yield* tempPath(stack);
+    try {
+      yield* cloneEntry(found, tmp, withData);
+      yield* change(tmp);
+      yield* publish(tmp, target);
+    } catch (err) {
+      try { yield* io.rm(tmp, { force: true }); } catch { /* keep the first error */ }
+      throw err;
+    }
+  });
+  yield* applyTimes(parent, before, false);
+  return mine;
+}
+
+/**
  * Copy one non-directory entry (file or symlink) to `to`, keeping data, mode, owner where
  * permitted, and times. Not atomic by itself: callers copy to a temporary name.
  */
-export function* cloneEntry(from: { readonly real: string; stats?: fs.Stats }, to: string): Io<void> {
+export function* cloneEntry(from: { readonly real: string; stats?: fs.Stats }, to: string, withData = true): Io<void> {
   const st = yield* statsOf(from);
   // The times to the nanosecond, read before the copy reads the data (and may touch atime).
   const times = (yield* io.lstat(from.real, { bigint: true })) as unknown as fs.BigIntStats;
   const link = st.isSymbolicLink();
   if (link) {
     yield* io.symlink(yield* io.readlink(from.real), to);
+  } else if (st.isFile() && !withData) {
+    yield* io.writeFile(to, '', { flag: 'wx', mode: 0o600 });
   } else if (st.isFile()) {
     yield* io.copyFile(from.real, to, fs.constants.COPYFILE_FICLONE);
   } else if (st.isFIFO()) {

@@ -2,23 +2,44 @@
 import { io, lstatOrNull, unlinkIfPresent, type Io } from '../io';
 import { whiteoutName, isKernelWhiteout, OPAQUE_MARKER } from './whiteout';
 
-/** Record the deletion of `name` in an upper directory. */
-export function* writeWhiteout(upperDir: string, name: string): Io<void> {
-  yield* io.writeFile(upperDir + '/' + whiteoutName(name), '', { flag: 'w' });
+/**
+ * Record the deletion of `name` in an upper directory. Returns false when a whiteout entry
+ * (of any type) was there already: nothing was written, so there is nothing to take back.
+ */
+export function* writeWhiteout(upperDir: string, name: string): Io<boolean> {
+  try {
+    yield* io.writeFile(upperDir + '/' + whiteoutName(name), '', { flag: 'wx' });
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'EEXIST') return false;
+    throw err;
+  }
 }
 
-/** After a new entry `name` has been put in an upper directory, drop the whiteout it replaced. */
+/**
+ * After a new entry `name` has been put in an upper directory, drop the whiteout it replaced,
+ * whatever its type (a `.wh.` directory is a whiteout too, and is removed with its contents).
+ */
 export function* clearWhiteout(upperDir: string, name: string): Io<void> {
-  yield* unlinkIfPresent(upperDir + '/' + whiteoutName(name));
+  const p = upperDir + '/' + whiteoutName(name);
+  try {
+    yield* unlinkIfPresent(p);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EISDIR') throw err;
+    yield* io.rm(p, { recursive: true, force: true });
+  }
 }
 
 /**
  * Before creating `name` in an upper directory, remove a kernel-form whiteout (a 0:0 device)
- * sitting at that very name, which would otherwise block or be opened by the creation.
+ * sitting at that very name, which would otherwise block or be opened by the creation. An OCI
+ * whiteout takes its place first, so that the name stays hidden if the creation fails (the
+ * caller clears it with clearWhiteout once the new entry is there).
  */
 export function* clearKernelWhiteout(upperDir: string, name: string): Io<boolean> {
   const st = yield* lstatOrNull(upperDir + '/' + name);
   if (st && isKernelWhiteout(st)) {
+    yield* writeWhiteout(upperDir, name);
     yield* io.unlink(upperDir + '/' + name);
     return true;
   }

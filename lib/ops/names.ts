@@ -1,14 +1,15 @@
 /** Operations on names: mkdir, mkdtemp, unlink, rmdir, rm, rename, link, symlink. */
 import * as path from 'path';
 import * as fs from 'fs';
-import { io, lstatOrNull, type Io } from '../io';
+import { io, lstatOrNull, unlinkIfPresent, type Io } from '../io';
 import { fsError, pinPath } from '../errors';
 import { locate, locateEntry, targetFor, requireUpper, lowerEntry, type Target } from './target';
 import { listMerged } from './listing';
 import { lookupChild, statsOf, type Merged, type Found } from '../router/resolve';
-import { copyUp, copyUpParents, tempPath, discard, cloneEntry, cloneDirectory, settleTimes } from '../copyup';
-import { writeWhiteout, clearWhiteout, clearKernelWhiteout, hasWhiteout, writeOpaqueMarker } from '../layers/marks';
-import { isReserved } from '../layers/whiteout';
+import { copyUp, copyUpParents, tempPath, discard, publish, cloneEntry, cloneDirectory, settleTimes } from '../copyup';
+import { writeWhiteout, clearWhiteout, hasWhiteout, writeOpaqueMarker } from '../layers/marks';
+import { isReserved, isKernelWhiteout, whiteoutName, OPAQUE_MARKER } from '../layers/whiteout';
+import { withUndo, type Undo } from '../undo';
 import { isAtOrUnder } from '../paths';
 import { reservedName } from './open';
 import type { Stack } from '../layers/stack';
@@ -21,19 +22,63 @@ function modeOf(value: unknown, fallback: number): number {
 
 // ---- mkdir ----------------------------------------------------------------------------
 
-/** Make directory `name` in an upper directory; over a whiteout it is made opaque (atomically). */
+/**
+ * A kernel-form whiteout (a 0:0 device) at `dir/name` is moved into the work directory, to be
+ * put back if the operation fails (Node cannot make a device node again). An OCI whiteout
+ * takes its place first, so the name stays hidden until the new entry is there (the caller
+ * clears it after). Returns where the device went (to be removed once the operation is done),
+ * or null when there was none.
+ */
+function* setAsideKernelWhiteout(stack: Stack, dir: string, name: string, undo: Undo): Io<string | null> {
+  const at = dir + '/' + name;
+  const st = yield* lstatOrNull(at);
+  if (!st || !isKernelWhiteout(st)) return null;
+  if (yield* writeWhiteout(dir, name)) undo.add(() => unlinkIfPresent(dir + '/' + whiteoutName(name)));
+  const aside = yield* tempPath(stack);
+  yield* publish(at, aside);
+  undo.add(() => publish(aside, at));
+  return aside;
+}
+
+/** Remove what an operation set aside in the work directory, once it has succeeded. */
+function* dropAside(aside: string | null): Io<void> {
+  if (aside === null) return;
+  try { yield* io.rm(aside, { recursive: true, force: true }); } catch { /* the next start removes it */ }
+}
+
+/**
+ * An empty whiteout file made in the work directory, to be renamed into place as the last step
+ * of an operation: its inode exists before anything visible changes (ENOSPC strikes first).
+ */
+function* prepareWhiteout(stack: Stack, undo: Undo): Io<string> {
+  const tmp = yield* tempPath(stack);
+  yield* io.writeFile(tmp, '', { flag: 'wx' });
+  undo.add(() => unlinkIfPresent(tmp));
+  return tmp;
+}
+
+/**
+ * Make directory `name` in an upper directory; over a whiteout it is made opaque (prepared in
+ * the work directory, put in place with one rename). A failure at any step leaves nothing.
+ */
 function* makeDirectoryIn(stack: Stack, dir: string, name: string, mode: number): Io<void> {
   const target = dir + '/' + name;
   if (!(yield* hasWhiteout(dir, name))) {
     yield* io.mkdir(target, mode);
     return;
   }
-  const tmp = yield* tempPath(stack);
-  yield* io.mkdir(tmp, mode);
-  yield* writeOpaqueMarker(tmp);
-  yield* clearKernelWhiteout(dir, name);
-  yield* io.rename(tmp, target);
-  yield* clearWhiteout(dir, name);
+  const aside = yield* withUndo(function* (undo): Io<string | null> {
+    const tmp = yield* tempPath(stack);
+    yield* io.mkdir(tmp, mode);
+    undo.add(() => io.rm(tmp, { recursive: true, force: true }));
+    yield* writeOpaqueMarker(tmp);
+    const kernel = yield* setAsideKernelWhiteout(stack, dir, name, undo);
+    yield* publish(tmp, target);
+    undo.add(() => discard(stack, target));
+    yield* clearWhiteout(dir, name);
+    return kernel;
+  });
+  yield* dropAside(aside);
 }
 
 function* mkdirOne(t: Target, mode: number): Io<void> {
@@ -152,28 +197,44 @@ function* shownBelow(res: Merged): Io<boolean> {
   return (yield* lowerEntry(res)) !== null;
 }
 
+/**
+ * Write the whiteout for `name` that a removal needs, as the first step of `undo`: while the
+ * upper still holds the entry it hides nothing (an upper entry is found before its whiteout is
+ * looked at), so the removal becomes visible only with the step that removes the upper entry.
+ */
+function* whiteoutFirst(dir: string, name: string, undo: Undo): Io<void> {
+  if (yield* writeWhiteout(dir, name)) undo.add(() => unlinkIfPresent(dir + '/' + whiteoutName(name)));
+}
+
 /** Remove a non-directory from the merged view. */
 function* removeEntry(res: Merged): Io<void> {
   const dir = yield* copyUpParents(res);
-  if (yield* shownBelow(res)) yield* writeWhiteout(dir, res.name);
-  if (res.found!.layer.role === 'upper') yield* io.unlink(res.found!.real);
+  const below = yield* shownBelow(res);
+  const upperReal = res.found!.layer.role === 'upper' ? res.found!.real : null;
+  yield* withUndo(function* (undo) {
+    if (below) yield* whiteoutFirst(dir, res.name, undo);
+    if (upperReal !== null) yield* io.unlink(upperReal);
+  });
 }
 
 /** Remove an empty (as merged) directory from the merged view. */
 function* removeDirectory(res: Merged): Io<void> {
   const dir = yield* copyUpParents(res);
-  if (yield* shownBelow(res)) yield* writeWhiteout(dir, res.name);
-  // Look at the upper itself: removing children may have copied this directory up meanwhile.
-  const upperCopy = dir + '/' + res.name;
-  const st = yield* lstatOrNull(upperCopy);
-  if (!st || !st.isDirectory()) return;
-  try {
-    yield* io.rmdir(upperCopy);
-  } catch (err) {
-    // It still holds whiteouts or an opaque marker: move it out in one step, then delete.
-    if ((err as { code?: string }).code !== 'ENOTEMPTY') throw err;
-    yield* discard(res.stack, upperCopy);
-  }
+  const below = yield* shownBelow(res);
+  yield* withUndo(function* (undo) {
+    if (below) yield* whiteoutFirst(dir, res.name, undo);
+    // Look at the upper itself: removing children may have copied this directory up meanwhile.
+    const upperCopy = dir + '/' + res.name;
+    const st = yield* lstatOrNull(upperCopy);
+    if (!st || !st.isDirectory()) return;
+    try {
+      yield* io.rmdir(upperCopy);
+    } catch (err) {
+      // It still holds whiteouts or an opaque marker: move it out in one step, then delete.
+      if ((err as { code?: string }).code !== 'ENOTEMPTY') throw err;
+      yield* discard(res.stack, upperCopy);
+    }
+  });
 }
 
 export function* unlink(t: Target): Io<void> {
@@ -326,21 +387,44 @@ function* materialize(found: Found, to: string): Io<void> {
   yield* settleTimes(st, to);
 }
 
+/**
+ * Rename of a non-directory, ordered so that a crash at any point leaves the entry at its
+ * source or at its destination (for a moment, at both), and a failure at any step leaves the
+ * upper as it was. An upper source: its whiteout first (hidden while the entry is there), then
+ * the rename. A lower source: copied up in place (invisible), renamed to the destination, then
+ * the whiteout (prepared beforehand in the work directory) is renamed in.
+ */
 function* renameEntry(rs: Merged, rd: Merged): Io<void> {
+  const f = rs.found!;
+  const stack = rs.stack;
   const below = yield* shownBelow(rs);
-  const from = yield* copyUp(rs);
-  const fromDir = path.dirname(from);
   const toDir = yield* copyUpParents(rd);
-  if (below) yield* writeWhiteout(fromDir, rs.name);
-  yield* clearKernelWhiteout(toDir, rd.name);
-  yield* io.rename(from, toDir + '/' + rd.name);
-  yield* clearWhiteout(toDir, rd.name);
+  const fromDir = yield* copyUpParents(rs);
+  const dest = toDir + '/' + rd.name;
+  yield* withUndo(function* (undo) {
+    let from = f.real;
+    let wh: string | null = null;
+    if (f.layer.role === 'upper') {
+      if (below) yield* whiteoutFirst(fromDir, rs.name, undo);
+    } else {
+      wh = yield* prepareWhiteout(stack, undo);
+      from = yield* copyUp(rs);
+      undo.add(() => unlinkIfPresent(from));
+    }
+    // A kernel whiteout (a device) at the destination is replaced by the rename itself.
+    yield* io.rename(from, dest);
+    undo.add(() => io.rename(dest, from));
+    if (wh !== null) yield* publish(wh, fromDir + '/' + whiteoutName(rs.name));
+    yield* clearWhiteout(toDir, rd.name);
+  });
 }
 
 /**
  * Directory rename. The kernel refuses lower and merged directories with EXDEV (redirect_dir
  * off); we move the merged tree instead: a directory only the upper holds is renamed as is,
- * any other is copied as merged into the work directory and moved in one rename.
+ * any other is copied as merged into the work directory and moved in one rename. Ordered like
+ * renameEntry: the destination appears before the source goes, and a failure takes back every
+ * step (the copy in the work directory included).
  */
 function* renameDirectory(rs: Merged, rd: Merged): Io<void> {
   const f = rs.found!;
@@ -351,19 +435,54 @@ function* renameDirectory(rs: Merged, rd: Merged): Io<void> {
   const lowerAtDest = yield* lowerEntry(rd);
   const hideDest = lowerAtDest !== null && lowerAtDest.kind === 'dir';
   const upperOnly = f.members.length === 1 && f.layer === upper;
-  let moving = f.real;
-  if (!upperOnly) {
-    moving = yield* tempPath(stack);
-    yield* materialize(f, moving);
-  }
-  if (hideDest) yield* writeOpaqueMarker(moving);
   const fromDir = yield* copyUpParents(rs);
-  if (below) yield* writeWhiteout(fromDir, rs.name);
-  if (rd.found && rd.found.layer === upper) yield* discard(stack, rd.found.real);
-  yield* clearKernelWhiteout(toDir, rd.name);
-  yield* io.rename(moving, toDir + '/' + rd.name);
-  if (!upperOnly && f.layer === upper) yield* discard(stack, f.real);
-  yield* clearWhiteout(toDir, rd.name);
+  const dest = toDir + '/' + rd.name;
+  const leftovers = yield* withUndo(function* (undo): Io<Array<string | null>> {
+    let moving = f.real;
+    if (!upperOnly) {
+      const tmp = yield* tempPath(stack);
+      moving = tmp;
+      undo.add(() => io.rm(tmp, { recursive: true, force: true }));
+      yield* materialize(f, tmp);
+    }
+    if (hideDest) {
+      yield* writeOpaqueMarker(moving);
+      if (upperOnly) undo.add(() => unlinkIfPresent(moving + '/' + OPAQUE_MARKER));
+    }
+    // The source's whiteout: hidden while the upper holds part of the source, so written first;
+    // for a source only the lowers hold, prepared in the work directory and renamed in last.
+    let wh: string | null = null;
+    if (below) {
+      if (f.layer === upper) yield* whiteoutFirst(fromDir, rs.name, undo);
+      else wh = yield* prepareWhiteout(stack, undo);
+    }
+    const kernel = yield* setAsideKernelWhiteout(stack, toDir, rd.name, undo);
+    let aside: string | null = null;
+    const destUpper = rd.found && rd.found.layer === upper ? rd.found.real : null;
+    if (destUpper !== null) {
+      // An upper directory at the destination, empty as merged: renamed over when it is really
+      // empty (one step); one holding whiteouts is moved aside first, to be put back on failure.
+      try {
+        yield* io.rename(moving, dest);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+        const a = yield* tempPath(stack);
+        yield* publish(destUpper, a);
+        undo.add(() => publish(a, destUpper));
+        aside = a;
+        yield* publish(moving, dest);
+      }
+    } else {
+      yield* publish(moving, dest);
+    }
+    undo.add(() => publish(dest, moving));
+    if (wh !== null) yield* publish(wh, fromDir + '/' + whiteoutName(rs.name));
+    if (!upperOnly && f.layer === upper) yield* discard(stack, f.real);
+    yield* clearWhiteout(toDir, rd.name);
+    return [kernel, aside];
+  });
+  for (const a of leftovers) yield* dropAside(a);
 }
 
 function* sameInode(a: Found, b: Found): Io<boolean> {
@@ -425,11 +544,19 @@ export function* link(s: Target, d: Target): Io<void> {
   requireUpper(rd, 'link');
   if (rs.found!.kind === 'dir') throw fsError('EPERM', 'link');
   if (isReserved(rd.name)) throw reservedName('link');
-  const from = yield* copyUp(rs);
   const toDir = yield* copyUpParents(rd);
-  yield* clearKernelWhiteout(toDir, rd.name);
-  yield* io.link(from, toDir + '/' + rd.name);
-  yield* clearWhiteout(toDir, rd.name);
+  const lowerSource = rs.found!.layer.role === 'lower';
+  // A refused link takes back the copy-up it made (a failed operation copies nothing up).
+  const aside = yield* withUndo(function* (undo): Io<string | null> {
+    const from = yield* copyUp(rs);
+    if (lowerSource) undo.add(() => unlinkIfPresent(from));
+    const kernel = yield* setAsideKernelWhiteout(rs.stack, toDir, rd.name, undo);
+    yield* io.link(from, toDir + '/' + rd.name);
+    undo.add(() => unlinkIfPresent(toDir + '/' + rd.name));
+    yield* clearWhiteout(toDir, rd.name);
+    return kernel;
+  });
+  yield* dropAside(aside);
 }
 
 export function* symlink(target: string | Buffer, d: Target, type?: string | null): Io<void> {
@@ -440,7 +567,12 @@ export function* symlink(target: string | Buffer, d: Target, type?: string | nul
   requireUpper(rd, 'symlink');
   if (isReserved(rd.name)) throw reservedName('symlink');
   const dir = yield* copyUpParents(rd);
-  yield* clearKernelWhiteout(dir, rd.name);
-  yield* io.symlink(target, dir + '/' + rd.name, type);
-  yield* clearWhiteout(dir, rd.name);
+  const aside = yield* withUndo(function* (undo): Io<string | null> {
+    const kernel = yield* setAsideKernelWhiteout(rd.stack, dir, rd.name, undo);
+    yield* io.symlink(target, dir + '/' + rd.name, type);
+    undo.add(() => unlinkIfPresent(dir + '/' + rd.name));
+    yield* clearWhiteout(dir, rd.name);
+    return kernel;
+  });
+  yield* dropAside(aside);
 }

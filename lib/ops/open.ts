@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import { io, type Io } from '../io';
 import { fsError } from '../errors';
 import { locate, locateEntry, requireUpper, type Target } from './target';
-import { copyUp, copyUpParents } from '../copyup';
+import { copyUp, copyUpParents, copyUpChanged } from '../copyup';
 import { clearWhiteout, clearKernelWhiteout } from '../layers/marks';
 import { isReserved } from '../layers/whiteout';
 import { toFlags, writesData, O_ACCMODE } from './flags';
@@ -23,11 +23,23 @@ export interface PreparedOpen {
   readonly file: OpenedFile | null;
   /** Run after the real open succeeded (drops a whiteout the new file replaced). */
   finish(): Io<void>;
+  /** The change was made already, on the copy-up (see Staged): nothing left to do. */
+  readonly staged?: boolean;
+}
+
+/**
+ * A change to apply while copying a lower file up (writeFile, appendFile, truncate): made on
+ * the copy in the work directory, which then replaces the lower file in one rename.
+ */
+export interface Staged {
+  /** Whether the copy needs the old data (not when the change truncates it to nothing). */
+  readonly withData: boolean;
+  apply(tmp: string, flags: number): Io<void>;
 }
 
 function* nothing(): Io<void> { /* no follow-up */ }
 
-export function* prepareOpen(t: Target, flags: number): Io<PreparedOpen> {
+export function* prepareOpen(t: Target, flags: number, staged?: Staged): Io<PreparedOpen> {
   const creating = (flags & O_CREAT) !== 0;
   const exclusive = creating && (flags & O_EXCL) !== 0;
   if (creating && t.slash) {
@@ -50,6 +62,12 @@ export function* prepareOpen(t: Target, flags: number): Io<PreparedOpen> {
     const special = found.kind !== 'file';
     if (writesData(flags) && !special) {
       requireUpper(res, 'open');
+      if (staged && found.kind === 'file' && found.layer.role === 'lower') {
+        const f = flags & ~(O_CREAT | O_EXCL);
+        if (yield* copyUpChanged(res, staged.withData && (flags & O_TRUNC) === 0, (tmp) => staged.apply(tmp, f))) {
+          return { real: '', flags: f, file: null, finish: nothing, staged: true };
+        }
+      }
       const real = yield* copyUp(res);
       return { real, flags: flags & ~O_CREAT, file: { stack: res.stack, merged: res.merged, lower: false }, finish: nothing };
     }
@@ -88,8 +106,11 @@ export function* open(t: Target, flags?: unknown, mode?: fs.Mode | null): Io<num
 
 export function* writeFile(t: Target, data: unknown, options?: unknown, fallbackFlag = 'w'): Io<void> {
   const opts = (typeof options === 'string' ? { encoding: options } : options ?? {}) as { flag?: unknown; mode?: number };
-  const opened = yield* prepareOpen(t, toFlags(opts.flag, fallbackFlag));
-  yield* io.writeFile(opened.real, data, Object.assign({}, opts, { flag: opened.flags })); // not a spread: see readFile
+  // A lower file is copied up with the data already written (see Staged).
+  const write = (real: string, flags: number) => io.writeFile(real, data, Object.assign({}, opts, { flag: flags })); // not a spread: see readFile
+  const opened = yield* prepareOpen(t, toFlags(opts.flag, fallbackFlag), { withData: true, apply: write });
+  if (opened.staged) return;
+  yield* write(opened.real, opened.flags);
   yield* opened.finish();
 }
 
@@ -99,6 +120,8 @@ export function* appendFile(t: Target, data: unknown, options?: unknown): Io<voi
 
 export function* truncate(t: Target, len?: number | null): Io<void> {
   // Node's truncate opens the file 'r+' and truncates it; so do we, through the merged view.
-  const opened = yield* prepareOpen(t, fs.constants.O_RDWR);
-  yield* io.truncate(opened.real, len ?? 0);
+  const length = len ?? 0;
+  const opened = yield* prepareOpen(t, fs.constants.O_RDWR, { withData: length > 0, apply: (tmp) => io.truncate(tmp, length) });
+  if (opened.staged) return;
+  yield* io.truncate(opened.real, length);
 }

@@ -253,11 +253,11 @@ test('SIGKILL before every mutating fs call of an operation: every path before-o
   expect(t.kills).toBeGreaterThan(0);
 });
 
-// FINDING R1 (.scratch/reliability-findings.md): a directory rename writes the whiteout for the
-// source before the materialized copy is renamed into place; a crash between the two loses the
-// directory from the merged view (the copy is a temporary, removed at the next start).
-// Remove `.failing` once the engine renames first and whites out after.
-test.failing('known finding R1: a rename killed at any point leaves the entry at its source or its destination (never lost)', async () => {
+// FINDING R1 (.scratch/reliability-findings.md), fixed: a directory rename wrote the whiteout
+// for the source before the materialized copy was renamed into place; a crash between the two
+// lost the directory from the merged view. Renames now put the destination in place first and
+// hide the source last (a whiteout is written first only where the upper entry still hides it).
+test('known finding R1: a rename killed at any point leaves the entry at its source or its destination (never lost)', async () => {
   const t = await runSystematic();
   show('R1', t.lostFailures);
   expect(t.lostFailures).toEqual([]);

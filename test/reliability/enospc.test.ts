@@ -217,17 +217,17 @@ test(`ENOSPC on a 4 MiB tmpfs upper: each operation succeeds whole or fails leav
   expect(out.enospc).toBeGreaterThan(cases.length);
 });
 
-// FINDING R2: a write through the overlay to a lower file copies the file up and then writes
-// into the upper copy in place: when the data does not fit, the upper now holds a partial
-// (truncated or half-appended) file that hides the intact lower one.
-// FINDING R3: a directory rename (materialized in the work directory) and a mkdir over a
-// whiteout (opaque directory prepared in the work directory) do not remove their temporary
-// when they fail; it stays until the next createOverlay after this process has exited.
-// FINDING R4: the work directory is created with an async recursive mkdir, which Node reports
-// as ENOENT when the real error is ENOSPC: an async operation on a full upper fails ENOENT.
-// Remove `.failing` once fixed.
+// FINDING R2, fixed: a write through the overlay to a lower file copied the file up and then
+// wrote into the upper copy in place, so data that did not fit left a partial file hiding the
+// intact lower one. writeFile/appendFile/truncate now change the copy in the work directory
+// and publish it with one rename.
+// FINDING R3, fixed: a directory rename (materialized in the work directory) and a mkdir over a
+// whiteout (opaque directory prepared in the work directory) left their temporary when they
+// failed. Both now roll back every step (lib/undo.ts).
+// FINDING R4, fixed: the work directory was created with an async recursive mkdir, which Node
+// reports as ENOENT when the real error is ENOSPC. It is now made with a plain mkdir.
 for (const finding of ['R2', 'R3', 'R4']) {
-  test.failing(`known finding ${finding}: under ENOSPC, fails leaving nothing behind, with ENOSPC`, async () => {
+  test(`known finding ${finding}: under ENOSPC, fails leaving nothing behind, with ENOSPC`, async () => {
     if (mountRefused) return skip(`ENOSPC cases: ${mountRefused}`);
     const out = await exercise(CASES.filter((c) => c.finding === finding), rng(SEED ^ 0xe05d), scale(0, 4));
     record({ enospcCases: out.enospc, partialFiles: out.partial, lowerChanges: out.lowerChanges });

@@ -110,11 +110,10 @@ test.failing('known finding R18: writeFile, and open with w, of a device node in
   expect([code(() => s.ov.fs.writeFileSync(`${s.m}/null`, 'discarded')), code(() => s.ov.fs.closeSync(s.ov.fs.openSync(`${s.m}/null`, 'w')))]).toEqual(['ok', 'ok']);
 });
 
-// FINDING R19: creating a name whose whiteout in the UPPER is a directory creates the file,
-// then fails with EISDIR when it tries to unlink the marker: the call reports an error but its
-// change is made. Expected: succeed (the marker removed) or fail with nothing changed. Remove
-// `.failing` once fixed.
-test.failing('known finding R19: creating a name whose upper whiteout is a directory either succeeds or changes nothing', () => {
+// FINDING R19, fixed: creating a name whose whiteout in the UPPER is a directory created the
+// file, then failed with EISDIR when it tried to unlink the marker: the call reported an error
+// but its change was made. The marker is now removed whatever its type: the call succeeds.
+test('known finding R19: creating a name whose upper whiteout is a directory either succeeds or changes nothing', () => {
   const s = stack((l1, _l2, u) => {
     fs.writeFileSync(path.join(l1, 'y'), 'lower y');
     fs.mkdirSync(path.join(u, '.wh.y'));

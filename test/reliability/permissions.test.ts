@@ -126,11 +126,12 @@ describeRoot('as an unprivileged user', () => {
     }
   });
 
-  // FINDING R6: with only the upper bind-mounted read-only (the default work directory beside
-  // it is on another mount of the same file system), copy-up fails with EXDEV (rename from the
-  // work directory across mounts) instead of EROFS; createOverlay cannot tell the mounts apart
-  // (same st_dev). Remove `.failing` once fixed.
-  test.failing('known finding R6: upper alone on a read-only bind mount (default work directory beside it): EROFS, nothing half-done', async () => {
+  // FINDING R6, fixed: with only the upper bind-mounted read-only (the default work directory
+  // beside it is on another mount of the same file system), copy-up failed with EXDEV (rename
+  // from the work directory across mounts) instead of EROFS; createOverlay cannot tell the
+  // mounts apart (same st_dev). Renames between the work directory and the upper now report
+  // EXDEV as EROFS when the upper is read-only.
+  test('known finding R6: upper alone on a read-only bind mount (default work directory beside it): EROFS, nothing half-done', async () => {
     const only = build('ro-upper', { defaultWorkdir: true });
     const refused = bindReadOnly(only.u);
     if (refused) return skip(`EROFS cases: ${refused}`);
@@ -142,9 +143,9 @@ describeRoot('as an unprivileged user', () => {
     }
   });
 
-  // FINDING R3 (also under ENOSPC): mkdir over a whiteout and a directory rename leave their
-  // temporary in the work directory when the final step is refused. Remove `.failing` once fixed.
-  test.failing('known finding R3: upper 0500: mkdir over a whiteout and a directory rename leave no temporary', async () => {
+  // FINDING R3 (also under ENOSPC), fixed: mkdir over a whiteout and a directory rename left
+  // their temporary in the work directory when the final step was refused; they now roll back.
+  test('known finding R3: upper 0500: mkdir over a whiteout and a directory rename leave no temporary', async () => {
     const upper0500 = build('upper-0500-r3');
     fs.chmodSync(upper0500.u, 0o500);
     const scenarios: Scenario[] = [{ name: 'upper 0500 (R3)', built: upper0500, ops: ['mkdirOverWhiteout', 'mkdirOverWhiteoutAsync', 'renameLowerDir'], expect: 'EACCES' }];
@@ -182,11 +183,11 @@ describeRoot('as an unprivileged user', () => {
     expect(await runScenarios(scenarios, 'R8')).toEqual([]);
   });
 
-  // FINDING R5: side effects are written before the step that can be refused: a refused unlink
-  // of an upper file that shadows a lower one leaves a stray whiteout; a refused rename of a
-  // lower file leaves its copy-up and a whiteout for the source. The merged view is unchanged,
-  // the upper is not. Remove `.failing` once fixed.
-  test.failing('known finding R5: immutable upper file shadowing a lower one: a refused unlink leaves no whiteout behind', async () => {
+  // FINDING R5, fixed: side effects were written before the step that can be refused: a refused
+  // unlink of an upper file that shadows a lower one left a stray whiteout; a refused rename of a
+  // lower file left its copy-up and a whiteout for the source. Each step is now taken back when
+  // a later one fails (lib/undo.ts).
+  test('known finding R5: immutable upper file shadowing a lower one: a refused unlink leaves no whiteout behind', async () => {
     const imm = build('immutable-r5');
     fs.writeFileSync(path.join(imm.u, 'imm.txt'), 'upper imm\n');
     try {
@@ -205,11 +206,10 @@ describeRoot('as an unprivileged user', () => {
     expect(await runScenarios(scenarios, 'R5')).toEqual([]);
   });
 
-  // FINDING R7 (with R8): chown that the user may not make copies the file up first, then the
-  // refusal (EPERM) is swallowed (R8). Expected as on the kernel, which checks permission before
-  // copy-up: EPERM, and the README's "an operation that fails never copies up". Remove
-  // `.failing` once fixed.
-  test.failing('known finding R7: chown refused to an unprivileged user (EPERM) copies nothing up', async () => {
+  // FINDING R7 (with R8), fixed: chown that the user may not make copied the file up first, then
+  // the refusal (EPERM) was swallowed (R8). chown and lchown now apply chown(2)'s permission rule
+  // before copying up, as the kernel does: EPERM, and nothing copied up.
+  test('known finding R7: chown refused to an unprivileged user (EPERM) copies nothing up', async () => {
     const plain = build('chown');
     const scenarios: Scenario[] = [{ name: 'chown as nobody (R7)', built: plain, ops: ['chownLower'], expect: 'EPERM' }];
     expect(await runScenarios(scenarios, 'R7')).toEqual([]);

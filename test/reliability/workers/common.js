@@ -160,4 +160,25 @@ function errShape(e) {
   return { name: e.name, code: e.code, syscall: e.syscall };
 }
 
-module.exports = { DIST, sha1, content, treeVia, treeViaAsync, realTree, checksumDirs, diffKeys, temporaries, errShape, sortKeys };
+/**
+ * The titles a test file still marks `test.failing(...)` (its open known findings), as regular
+ * expressions matching the end of a test's name; a `${...}` in a template title matches
+ * anything. A known-finding test that became a plain `test(...)` (fixed) is not among them.
+ */
+function failingTitles(source) {
+  const out = [];
+  const re = /\btest\.failing\(\s*(['"`])((?:\\.|(?!\1)[^\\])*)\1/g;
+  let m;
+  while ((m = re.exec(source)) !== null) {
+    const parts = m[2].split(m[1] === '`' ? /\$\{[^}]*\}/ : /(?!)/).map((p) => p.replace(/\\(.)/g, '$1').replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    out.push(new RegExp(parts.join('.*?') + '$'));
+  }
+  return out;
+}
+
+/** Is the test named `name` (in the file whose source is given) still marked failing? */
+function isMarkedFailing(source, name) {
+  return failingTitles(source).some((re) => re.test(name));
+}
+
+module.exports = { DIST, sha1, content, treeVia, treeViaAsync, realTree, checksumDirs, diffKeys, temporaries, errShape, sortKeys, failingTitles, isMarkedFailing };
