@@ -66,7 +66,9 @@ export function* requireRealDirectory(dir: string, syscall: string): Io<void> {
 export function targetFor(t: Target, shown: string): Target {
   const parsed = parsePath(shown)!;
   const stack = t.mounts ? t.mounts.find(parsed.abs) : t.stack && isAtOrUnder(parsed.abs, t.stack.mount) ? t.stack : null;
-  return { ...parsed, stack, mounts: t.mounts };
+  // A path spelled from one that was not UTF-8 (decoded lossily) still fails as it did.
+  const fail = parsed.fail ?? (t.fail === 'EILSEQ' ? t.fail : undefined);
+  return { ...parsed, fail, stack, mounts: t.mounts };
 }
 
 /**

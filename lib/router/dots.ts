@@ -29,7 +29,10 @@ export function* undot(raw: string, mounts: MountTable, syscall: string): Io<str
     const part = parts[i];
     if (part === '' || part === '.') continue;
     if (part !== '..') cur += '/' + part;
-    else if (cur !== '') cur = yield* parentOf(cur, mounts, syscall); // "/.." is "/"
+    else if (cur !== '') { // "/.." is "/"
+      cur = yield* parentOf(cur, mounts, syscall);
+      if (cur === '/') cur = '';
+    }
   }
   return cur === '' ? '/' : cur;
 }
