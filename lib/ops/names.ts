@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as fs from 'fs';
 import { io, lstatOrNull, type Io } from '../io';
 import { fsError, pinPath } from '../errors';
-import { locate, locateEntry, targetFor, requireUpper, lowerEntry, dotsDirectory, settle, unsettled, requireRealDirectory, type Target } from './target';
+import { locate, locateEntry, locateParent, targetFor, requireUpper, lowerEntry, dotsDirectory, settle, unsettled, type Target } from './target';
 import { listMerged } from './listing';
 import { lookupChild, statsOf, type Merged, type Found } from '../router/resolve';
 import { copyUp, copyUpParents, tempPath, discard, cloneEntry, cloneDirectory, settleTimes } from '../copyup';
@@ -252,7 +252,8 @@ export function* rm(t: Target, options?: fs.RmOptions): Io<void> {
   const recursive = options?.recursive === true;
   const checked = (yield* io.form()) === 'async' || !(force && recursive);
   const failing = checked ? 'lstat' : 'unlink';
-  if (t.slash && (yield* rmWithSlashOnNonDirectory(t, force, recursive, checked))) return;
+  // "x/" where x is not a directory ("x/." names the directory x leads to: not this case).
+  if (t.slash && !t.dots && (yield* rmWithSlashOnNonDirectory(t, force, recursive, checked))) return;
   let res;
   try {
     res = yield* locate(t, false, 'lstat');
@@ -392,26 +393,30 @@ function* sameInode(a: Found, b: Found): Io<boolean> {
   return sa.ino === sb.ino && sa.dev === sb.dev;
 }
 
-/** The entry a rename names, after the walk to its parent (as renameat2 looks both up first). */
-function* renameSide(t: Target): Io<Merged | { kind: 'external'; real: string }> {
+/**
+ * The walk to the directory holding a rename's last component (the directory itself for a
+ * `.` or `..` end), as renameat2 does for both paths before anything else.
+ */
+function* renameParent(t: Target): Io<{ t: Target; mount: Stack | null }> {
   if (unsettled(t)) t = yield* settle(t, 'rename');
-  if (t.dots) return yield* dotsDirectory(t, 'rename');
-  const res = yield* locateEntry(t, 'rename');
-  if (res.kind === 'external' && !t.stack) yield* requireRealDirectory(path.dirname(res.real), 'rename');
-  return res;
+  const dir = t.dots ? yield* dotsDirectory(t, 'rename') : yield* locateParent(t, 'rename');
+  return { t, mount: dir !== null && dir.kind === 'merged' ? dir.stack : null };
 }
 
 export function* rename(s: Target, d: Target): Io<void> {
-  // Both parents are looked up, then the mounts compared (EXDEV), then the last components.
-  const rs = yield* renameSide(s);
-  const rd = yield* renameSide(d);
+  // Both parents are looked up, the mounts compared (EXDEV), `.`/`..` ends refused (EBUSY),
+  // and only then the last components.
+  const ps = yield* renameParent(s);
+  const pd = yield* renameParent(d);
+  if (ps.mount !== pd.mount) throw fsError('EXDEV', 'rename');
+  if (s.dots || d.dots) throw fsError('EBUSY', 'rename'); // rename(2) refuses "." and ".." ends
+  const rs = yield* locateEntry(ps.t, 'rename');
+  const rd = yield* locateEntry(pd.t, 'rename');
   if (rs.kind === 'external' || rd.kind === 'external') {
-    if (rs.kind !== rd.kind) throw fsError('EXDEV', 'rename');
-    if (s.dots || d.dots) throw fsError('EBUSY', 'rename');
-    return yield* io.rename((rs as { real: string }).real, (rd as { real: string }).real);
+    if (rs.kind === 'external' && rd.kind === 'external') return yield* io.rename(rs.real, rd.real);
+    throw fsError('EXDEV', 'rename');
   }
   if (rs.stack !== rd.stack) throw fsError('EXDEV', 'rename');
-  if (s.dots || d.dots) throw fsError('EBUSY', 'rename'); // rename(2) refuses "." and ".." ends
   // The merged root's parent lies outside the overlay: like another mount, so EXDEV.
   if ((rs.parent === null) !== (rd.parent === null)) throw fsError('EXDEV', 'rename');
   if (rs.parent === null) return;

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import { io, type Io } from '../io';
 import { fsError } from '../errors';
-import { locate, locateEntry, requireUpper, dotsDirectory, type Target } from './target';
+import { locate, locateParent, requireUpper, dotsDirectory, type Target } from './target';
 import { copyUp, copyUpParents } from '../copyup';
 import { clearWhiteout, clearKernelWhiteout } from '../layers/marks';
 import { isReserved } from '../layers/whiteout';
@@ -37,7 +37,7 @@ export function* prepareOpen(t: Target, flags: number): Io<PreparedOpen> {
   }
   if (creating && t.slash) {
     // open(2) with O_CREAT refuses a trailing slash (EISDIR) once the parent is found.
-    yield* locateEntry(t, 'open');
+    yield* locateParent(t, 'open');
     throw fsError('EISDIR', 'open');
   }
   const res = yield* locate(t, !exclusive && (flags & O_NOFOLLOW) === 0, 'open');

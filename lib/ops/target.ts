@@ -72,6 +72,21 @@ export function targetFor(t: Target, shown: string): Target {
 }
 
 /**
+ * The walk to the directory holding the final component, and no further (ENOENT, ENOTDIR on
+ * the way): what open(2) with O_CREAT does before refusing a trailing slash with EISDIR.
+ */
+export function* locateParent(t: Target, syscall: string): Io<Resolved | null> {
+  if (unsettled(t)) t = yield* settle(t, syscall);
+  const dir = path.dirname(t.abs);
+  if (dir === t.abs) return null;
+  const stack = t.mounts ? t.mounts.find(dir) : t.stack && isAtOrUnder(dir, t.stack.mount) ? t.stack : null;
+  const res = yield* locate({ abs: dir, shown: t.shown, slash: true, dots: false, walk: undefined, fail: undefined, stack, mounts: t.mounts }, true, syscall);
+  if (res.kind === 'merged' && res.found === null) throw fsError('ENOENT', syscall);
+  if (res.kind === 'external') yield* requireRealDirectory(res.real, syscall);
+  return res;
+}
+
+/**
  * For a path whose final component is `.` or `..`: the directory it names, found as the
  * kernel's walk to that last component finds it (ENOENT, ENOTDIR when it cannot be).
  */
