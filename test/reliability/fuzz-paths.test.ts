@@ -143,7 +143,12 @@ function render(p: PathSpec, base: string): unknown {
     case 'url': return pathToFileURL(abs);
     case 'url-host': return new URL('file://fuzzhost' + pathToFileURL(abs).pathname);
     case 'url-localhost': return new URL('file://localhost' + pathToFileURL(abs).pathname);
-    case 'url-encoded-slash': { if (abs === '/') return new URL('file:///%2F'); const u = pathToFileURL(abs).href; const i = u.lastIndexOf('/'); return new URL(u.slice(0, i) + '%2F' + u.slice(i + 1)); }
+    case 'url-encoded-slash': {
+      const u = pathToFileURL(abs).href;
+      const i = u.lastIndexOf('/');
+      if (i < 'file:///'.length) return new URL('file:///%2F' + u.slice('file:///'.length)); // a top-level name: not the host's slash
+      return new URL(u.slice(0, i) + '%2F' + u.slice(i + 1));
+    }
     case 'url-encoded-dots': return new URL(pathToFileURL(base).href + '/%2e%2e/' + encodeURIComponent(p.comps[0] ?? 'x'));
     case 'nul': return s + '\0x';
     default: return s;
