@@ -508,7 +508,8 @@ const codeOf = (o: Outcome) => ('err' in o ? o.err.code : 'ok');
 
 // FINDING R10: paths are normalised lexically (path.resolve) before the lookup, so `x/..` is
 // accepted when x is a file or missing (Node and the kernel: ENOTDIR, ENOENT), and a path over
-// PATH_MAX that `..` components shorten is accepted (Node: ENAMETOOLONG). Remove `.failing` once fixed.
+// PATH_MAX that `..` components shorten is accepted (Node: ENAMETOOLONG). Fixed: `..` is walked
+// component by component in the merged namespace (lib/router/dots.ts); PATH_MAX gives ENAMETOOLONG.
 test('known finding R10: `..` after a file or a missing name, and paths over PATH_MAX, fail as on Node', async () => {
   const got: string[] = [];
   const want: string[] = [];
@@ -521,8 +522,24 @@ test('known finding R10: `..` after a file or a missing name, and paths over PAT
   expect(got).toEqual(want);
 });
 
+test('`..` after a symlink goes to the parent of its target, in the merged view, as on Node', async () => {
+  const got: string[] = [];
+  const want: string[] = [];
+  for (const [fn, rel] of [['readFile', 'sl/../x'], ['stat', 'sl/../sub/y'], ['stat', 'sl/../../a.txt'], ['readdir', 'sl/..']] as Array<[string, string]>) {
+    const w = world('virtual');
+    w.ov.fs.symlinkSync('d/sub', `${w.om}/sl`);
+    fs.symlinkSync('d/sub', `${w.pm}/sl`);
+    const c: Call = { fn, form: 'sync', paths: [], extra: [] };
+    got.push(`${fn} ${rel}: ${JSON.stringify(await invoke(w.ov.fs, c, [`${w.om}/${rel}`], [], w.om))}`);
+    want.push(`${fn} ${rel}: ${JSON.stringify(await invoke(fs, c, [`${w.pm}/${rel}`], [], w.pm))}`);
+    dropWorld(w);
+  }
+  expect(got).toEqual(want);
+});
+
 // FINDING R11: a name longer than 255 bytes is looked up as missing (ENOENT), and creating one
-// names the wrong syscall; Node gives ENAMETOOLONG. Remove `.failing` once fixed.
+// names the wrong syscall; Node gives ENAMETOOLONG. Fixed: the router refuses a name over NAME_MAX
+// once its directory is found, as a file system's lookup does.
 test('known finding R11: a name over 255 bytes gives ENAMETOOLONG, as on Node', async () => {
   const got: string[] = [];
   const want: string[] = [];
@@ -577,7 +594,8 @@ test.failing('known finding R14: throwIfNoEntry behaves as in Node (sync only, E
 
 // FINDING R15: a final `.` component is dropped before creating or removing: mkdir('x/.')
 // creates x (Node: ENOENT), open('d/.', 'wx') gives EISDIR (Node: EEXIST), unlink('x/.') gives
-// EISDIR for a missing x (Node: ENOENT). Remove `.failing` once fixed.
+// EISDIR for a missing x (Node: ENOENT). Fixed: the walk to x decides first (ops/target.ts
+// dotsDirectory), then the operation answers as for `.`/`..` (EEXIST, EISDIR, EINVAL, ENOTEMPTY, EBUSY).
 test('known finding R15: creating or removing `x/.` fails as on Node', async () => {
   const got: string[] = [];
   const want: string[] = [];
@@ -591,7 +609,7 @@ test('known finding R15: creating or removing `x/.` fails as on Node', async () 
 });
 
 // FINDING R16: symlink() with an empty target over an existing name gives EEXIST; Linux checks
-// the target first (ENOENT). Remove `.failing` once fixed.
+// the target first (ENOENT). Fixed.
 test('known finding R16: symlink with an empty target fails ENOENT, as on Node', async () => {
   const w = world('virtual');
   const overlay = await invoke(w.ov.fs, { fn: 'symlink', form: 'sync', paths: [], extra: [] }, ['', `${w.om}/a.txt`], [], w.om);
@@ -605,26 +623,30 @@ test('known finding R16: symlink with an empty target fails ENOENT, as on Node',
 // mountpoint on a lower layer (an in-place overlay) it writes into that lower layer; with a
 // virtual mountpoint, mkdir -p creates the mountpoint on the real disk. Expected: the merged
 // view (Linux names are bytes) or a documented error; never a write outside the upper.
-// Remove `.failing` once fixed.
+// Fixed: under a mountpoint such a path fails with EILSEQ (README, Limits).
 test('known finding R20: a Buffer path with invalid UTF-8 never writes beside the upper', async () => {
   const bad = (s: string) => Buffer.concat([Buffer.from(s + '/'), Buffer.from([0xff, 0xfe])]);
   const inPlace = world('on-lower');
   const sums = common.checksumDirs(inPlace.lowers);
-  try { inPlace.ov.fs.writeFileSync(bad(inPlace.om), 'x'); } catch { /* a documented error is fine */ }
+  const codes: string[] = [];
+  const code = (e: unknown) => (e as { code?: string }).code ?? String(e);
+  try { inPlace.ov.fs.writeFileSync(bad(inPlace.om), 'x'); codes.push('ok'); } catch (e) { codes.push(code(e)); }
   const lowerChanged = common.diffKeys(common.checksumDirs(inPlace.lowers), sums);
   dropWorld(inPlace);
   const virtual = world('virtual');
-  try { virtual.ov.fs.mkdirSync(bad(`${virtual.om}/deep`), { recursive: true }); } catch { /* a documented error is fine */ }
+  try { virtual.ov.fs.mkdirSync(bad(`${virtual.om}/deep`), { recursive: true }); codes.push('ok'); } catch (e) { codes.push(code(e)); }
   const createdOnDisk = fs.existsSync(virtual.om);
   dropWorld(virtual);
-  expect({ lowerChanged, createdOnDisk }).toEqual({ lowerChanged: [], createdOnDisk: false });
+  // The documented answer (README, Limits): EILSEQ.
+  expect({ lowerChanged, createdOnDisk, codes }).toEqual({ lowerChanged: [], createdOnDisk: false, codes: ['EILSEQ', 'EILSEQ'] });
 });
 
 // FINDING R21: names of 252 to 255 bytes (valid on Linux) trip over the whiteout name
 // `.wh.<name>`, which is longer than NAME_MAX: at 0710e3f looking such a name up fails with
 // ENAMETOOLONG (the whiteout probe); creating one fails with ENAMETOOLONG after the file was
 // made (clearing a whiteout that cannot exist). Only removing a lower one may fail (no OCI
-// whiteout can record it). Remove `.failing` once fixed.
+// whiteout can record it). Fixed: no `.wh.<name>` is looked for or cleared when it cannot
+// exist; removing such a lower name fails ENAMETOOLONG before any change (README, Limits).
 test('known finding R21: a name of 252 to 255 bytes in any layer is served, copied up and created like any other', () => {
   const w0 = world('virtual');
   // The names are put in the lower before the overlay that reads them is made (its directory
