@@ -510,7 +510,7 @@ const codeOf = (o: Outcome) => ('err' in o ? o.err.code : 'ok');
 // accepted when x is a file or missing (Node and the kernel: ENOTDIR, ENOENT), and a path over
 // PATH_MAX that `..` components shorten is accepted (Node: ENAMETOOLONG). Fixed: `..` is walked
 // component by component in the merged namespace (lib/router/dots.ts); PATH_MAX gives ENAMETOOLONG.
-test('known finding R10: `..` after a file or a missing name, and paths over PATH_MAX, fail as on Node', async () => {
+test('fixed finding R10: `..` after a file or a missing name, and paths over PATH_MAX, fail as on Node', async () => {
   const got: string[] = [];
   const want: string[] = [];
   for (const rel of ['a.txt/..', 'nope/..', 'lnk/..', 'a.txt/../b.txt', Array(1100).fill('d/..').join('/') + '/a.txt']) {
@@ -540,7 +540,7 @@ test('`..` after a symlink goes to the parent of its target, in the merged view,
 // FINDING R11: a name longer than 255 bytes is looked up as missing (ENOENT), and creating one
 // names the wrong syscall; Node gives ENAMETOOLONG. Fixed: the router refuses a name over NAME_MAX
 // once its directory is found, as a file system's lookup does.
-test('known finding R11: a name over 255 bytes gives ENAMETOOLONG, as on Node', async () => {
+test('fixed finding R11: a name over 255 bytes gives ENAMETOOLONG, as on Node', async () => {
   const got: string[] = [];
   const want: string[] = [];
   const long = 'n'.repeat(256);
@@ -596,7 +596,7 @@ test.failing('known finding R14: throwIfNoEntry behaves as in Node (sync only, E
 // creates x (Node: ENOENT), open('d/.', 'wx') gives EISDIR (Node: EEXIST), unlink('x/.') gives
 // EISDIR for a missing x (Node: ENOENT). Fixed: the walk to x decides first (ops/target.ts
 // dotsDirectory), then the operation answers as for `.`/`..` (EEXIST, EISDIR, EINVAL, ENOTEMPTY, EBUSY).
-test('known finding R15: creating or removing `x/.` fails as on Node', async () => {
+test('fixed finding R15: creating or removing `x/.` fails as on Node', async () => {
   const got: string[] = [];
   const want: string[] = [];
   for (const [fn, rel, extra] of [['mkdir', 'newdir/.', []], ['open', 'd/.', ['wx']], ['open', 'a.txt/.', ['w']], ['unlink', 'nope/.', []]] as Array<[string, string, unknown[]]>) {
@@ -610,7 +610,7 @@ test('known finding R15: creating or removing `x/.` fails as on Node', async () 
 
 // FINDING R16: symlink() with an empty target over an existing name gives EEXIST; Linux checks
 // the target first (ENOENT). Fixed.
-test('known finding R16: symlink with an empty target fails ENOENT, as on Node', async () => {
+test('fixed finding R16: symlink with an empty target fails ENOENT, as on Node', async () => {
   const w = world('virtual');
   const overlay = await invoke(w.ov.fs, { fn: 'symlink', form: 'sync', paths: [], extra: [] }, ['', `${w.om}/a.txt`], [], w.om);
   const node = await invoke(fs, { fn: 'symlink', form: 'sync', paths: [], extra: [] }, ['', `${w.pm}/a.txt`], [], w.pm);
@@ -624,7 +624,7 @@ test('known finding R16: symlink with an empty target fails ENOENT, as on Node',
 // virtual mountpoint, mkdir -p creates the mountpoint on the real disk. Expected: the merged
 // view (Linux names are bytes) or a documented error; never a write outside the upper.
 // Fixed: under a mountpoint such a path fails with EILSEQ (README, Limits).
-test('known finding R20: a Buffer path with invalid UTF-8 never writes beside the upper', async () => {
+test('fixed finding R20: a Buffer path with invalid UTF-8 never writes beside the upper', async () => {
   const bad = (s: string) => Buffer.concat([Buffer.from(s + '/'), Buffer.from([0xff, 0xfe])]);
   const inPlace = world('on-lower');
   const sums = common.checksumDirs(inPlace.lowers);
@@ -647,7 +647,7 @@ test('known finding R20: a Buffer path with invalid UTF-8 never writes beside th
 // made (clearing a whiteout that cannot exist). Only removing a lower one may fail (no OCI
 // whiteout can record it). Fixed: no `.wh.<name>` is looked for or cleared when it cannot
 // exist; removing such a lower name fails ENAMETOOLONG before any change (README, Limits).
-test('known finding R21: a name of 252 to 255 bytes in any layer is served, copied up and created like any other', () => {
+test('fixed finding R21: a name of 252 to 255 bytes in any layer is served, copied up and created like any other', () => {
   const w0 = world('virtual');
   // The names are put in the lower before the overlay that reads them is made (its directory
   // indexes would not see a change behind its back within their TTL).
