@@ -11,6 +11,14 @@ export interface PathInput {
   slash: boolean;
   /** The final component is `.` or `..` (rename, rmdir, unlink and mkdir treat those specially). */
   dots?: boolean;
+  /**
+   * The path has `..` components: `abs` is only its lexical form, and the path must be walked
+   * as the kernel does (lib/router/dots.ts) before it is looked up. `raw` is the absolute,
+   * unnormalised path; `lexical` the `abs` it goes with (a copy with another `abs` is not walked).
+   */
+  walk?: { readonly raw: string; readonly lexical: string };
+  /** Every lookup of this path fails with this code (ENAMETOOLONG over PATH_MAX; EILSEQ). */
+  fail?: string;
 }
 
 /**
@@ -30,8 +38,37 @@ export function parsePath(p: unknown): PathInput | null {
   if (s.length === 0 || s.includes('\u0000')) return null;
   // Fast path: an absolute path already in normal form (no '//', no '.' or '..' component, no
   // trailing slash) is its own path.resolve(); checked by scanning for '/' followed by '/' or '.'.
-  if (isNormalAbsolute(s)) return { abs: s, shown: s, slash: false, dots: false };
-  return { abs: path.resolve(s), shown: s, slash: /\/\.?$/.test(s) && s !== '/', dots: /(^|\/)\.\.?\/*$/.test(s) };
+  if (isNormalAbsolute(s) && !pathTooLong(s)) return { abs: s, shown: s, slash: false, dots: false, walk: undefined, fail: undefined };
+  const abs = path.resolve(s);
+  // The kernel limits the string it is given (relative or not) to PATH_MAX, whatever its `..` do.
+  const fail = pathTooLong(s) ? 'ENAMETOOLONG' : undefined;
+  const walk = fail === undefined && hasDotDot(s) ? { raw: path.isAbsolute(s) ? s : process.cwd() + '/' + s, lexical: abs } : undefined;
+  return { abs, shown: s, slash: /\/\.?$/.test(s) && s !== '/', dots: /(^|\/)\.\.?\/*$/.test(s), walk, fail };
+}
+
+/**
+ * A Buffer path that is not valid UTF-8, decoded (lossily) to find where it points; null for
+ * anything else. Names are strings here, so such a path cannot be served (EILSEQ).
+ */
+export function parseInvalidUtf8(p: unknown): PathInput | null {
+  if (!Buffer.isBuffer(p)) return null;
+  const s = p.toString('utf8');
+  if (Buffer.from(s, 'utf8').equals(p) || s.length === 0 || s.includes('\u0000')) return null;
+  return { abs: path.resolve(s), shown: s, slash: false, dots: false, walk: undefined, fail: 'EILSEQ' };
+}
+
+/** PATH_MAX on Linux: a path (with its terminating NUL) must fit in 4096 bytes. */
+export const PATH_MAX = 4096;
+
+/** True when the path string is too long for any system call (ENAMETOOLONG). */
+export function pathTooLong(s: string): boolean {
+  // At most 3 UTF-8 bytes per UTF-16 unit: 1365 units are at most 4095 bytes.
+  return s.length >= PATH_MAX || (s.length > 1365 && Buffer.byteLength(s) >= PATH_MAX);
+}
+
+/** True when the path has a `..` component. */
+export function hasDotDot(s: string): boolean {
+  return /(^|\/)\.\.(\/|$)/.test(s);
 }
 
 function isNormalAbsolute(s: string): boolean {

@@ -8,7 +8,8 @@ import * as util from 'util';
 import * as path from 'path';
 import type * as fsTypes from 'fs';
 import { original, originalPromises } from '../real-fs';
-import { parsePath } from '../paths';
+import { parsePath, parseInvalidUtf8 } from '../paths';
+import type { MountTable } from '../router/dots';
 import { runSync, runAsync, type Io } from '../io';
 import { withPaths } from '../errors';
 import { PASS_TO_NODE } from '../ops/flags';
@@ -22,10 +23,7 @@ import { watchAsync as watchMergedAsync } from '../watch/promises';
 import { watchFile as watchFileMerged, unwatchFile as unwatchFileMerged } from '../watch/stat-poll';
 import * as meta from '../ops/meta';
 
-/** Finds the overlay whose mountpoint holds an absolute path (the longest mountpoint wins). */
-export interface MountTable {
-  find(abs: string): Stack | null;
-}
+export type { MountTable } from '../router/dots';
 
 type AnyFn = (...args: any[]) => any;
 
@@ -40,12 +38,14 @@ export function buildFs(table: MountTable): typeof fsTypes {
     let inside = false;
     const targets: Target[] = [];
     for (const i of positions) {
-      const parsed = parsePath(args[i]);
+      // A Buffer that is not UTF-8 cannot name a merged entry: under a mount it fails EILSEQ
+      // (it must not reach Node's fs, which would act on the real directory there).
+      const parsed = parsePath(args[i]) ?? parseInvalidUtf8(args[i]);
       if (!parsed) return null;
       const stack = table.find(parsed.abs);
       if (stack || leavesAMount(parsed.shown)) inside = true;
       // Spelled out: an object spread here costs more than a whole indexed lookup.
-      targets.push({ abs: parsed.abs, shown: parsed.shown, slash: parsed.slash, dots: parsed.dots, stack });
+      targets.push({ abs: parsed.abs, shown: parsed.shown, slash: parsed.slash, dots: parsed.dots, walk: parsed.walk, fail: parsed.fail, stack, mounts: table });
     }
     return inside ? targets : null;
   }

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { io, lstatOrNull, type Io } from '../io';
 import { fsError } from '../errors';
-import { locate, locateEntry, requireUpper, type Target } from './target';
+import { locate, locateEntry, locateParent, dotsDirectory, requireUpper, type Target } from './target';
 import { copyUpParents } from '../copyup';
 import { statsOf } from '../router/resolve';
 import { clearWhiteout, clearKernelWhiteout } from '../layers/marks';
@@ -26,7 +26,13 @@ export function* copyFile(s: Target, d: Target, mode = 0): Io<void> {
   const srcIsDir = srcStat.isDirectory();
   const exclusive = (mode & fs.constants.COPYFILE_EXCL) !== 0;
   if (d.slash) {
-    yield* locateEntry(d, 'copyfile');
+    // As open(2) with O_CREAT: "x/." is x itself (EEXIST with O_EXCL); "x/" is refused once
+    // the walk to x's directory succeeded.
+    if (d.dots) {
+      yield* dotsDirectory(d, 'copyfile');
+      throw fsError(exclusive ? 'EEXIST' : 'EISDIR', 'copyfile');
+    }
+    yield* locateParent(d, 'copyfile');
     throw fsError('EISDIR', 'copyfile');
   }
   const rd = yield* locate(d, !exclusive, 'copyfile');

@@ -3,11 +3,11 @@ import * as path from 'path';
 import * as fs from 'fs';
 import { io, lstatOrNull, unlinkIfPresent, type Io } from '../io';
 import { fsError, pinPath } from '../errors';
-import { locate, locateEntry, targetFor, requireUpper, lowerEntry, type Target } from './target';
+import { locate, locateEntry, locateParent, targetFor, requireUpper, lowerEntry, dotsDirectory, settle, unsettled, type Target } from './target';
 import { listMerged } from './listing';
 import { lookupChild, statsOf, type Merged, type Found } from '../router/resolve';
 import { copyUp, copyUpParents, tempPath, discard, publish, cloneEntry, cloneDirectory, settleTimes } from '../copyup';
-import { writeWhiteout, clearWhiteout, hasWhiteout, writeOpaqueMarker } from '../layers/marks';
+import { writeWhiteout, clearWhiteout, clearKernelWhiteout, hasWhiteout, writeOpaqueMarker, requireWhiteoutName } from '../layers/marks';
 import { isReserved, isKernelWhiteout, whiteoutName, OPAQUE_MARKER } from '../layers/whiteout';
 import { withUndo, type Undo } from '../undo';
 import { isAtOrUnder } from '../paths';
@@ -82,6 +82,11 @@ function* makeDirectoryIn(stack: Stack, dir: string, name: string, mode: number)
 }
 
 function* mkdirOne(t: Target, mode: number): Io<void> {
+  if (t.dots) {
+    // "x/." and "x/..": the walk to x decides (ENOENT, ENOTDIR), else x is there (EEXIST).
+    yield* dotsDirectory(t, 'mkdir');
+    throw fsError('EEXIST', 'mkdir');
+  }
   const res = yield* locateEntry(t, 'mkdir');
   if (res.kind === 'external') return yield* io.mkdir(res.real, mode) as Io<void>;
   if (res.found || res.parent === null) throw fsError('EEXIST', 'mkdir');
@@ -163,13 +168,14 @@ export function* mkdir(t: Target, options?: unknown): Io<string | undefined> {
 const TEMP_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
 export function* mkdtemp(t: Target, options?: unknown): Io<string | Buffer> {
+  if (t.fail !== undefined) throw pinPath(fsError(t.fail, 'mkdtemp'), t.shown + 'XXXXXX');
   const encoding = typeof options === 'string' ? options : (options as { encoding?: string } | undefined)?.encoding;
   for (let attempt = 0; ; attempt++) {
     let suffix = '';
     for (let i = 0; i < 6; i++) suffix += TEMP_CHARS[Math.floor(Math.random() * TEMP_CHARS.length)];
     const shown = t.shown + suffix;
     try {
-      yield* mkdirOne({ ...t, abs: path.resolve(shown), shown, slash: false }, 0o700);
+      yield* mkdirOne(targetFor(t, shown), 0o700);
       return encoding === 'buffer' ? Buffer.from(shown) : shown;
     } catch (err) {
       // Node names the template, prefix + 'XXXXXX', in mkdtemp's errors.
@@ -208,8 +214,9 @@ function* whiteoutFirst(dir: string, name: string, undo: Undo): Io<void> {
 
 /** Remove a non-directory from the merged view. */
 function* removeEntry(res: Merged): Io<void> {
-  const dir = yield* copyUpParents(res);
   const below = yield* shownBelow(res);
+  if (below) requireWhiteoutName(res.name, 'unlink'); // before anything changes
+  const dir = yield* copyUpParents(res);
   const upperReal = res.found!.layer.role === 'upper' ? res.found!.real : null;
   yield* withUndo(function* (undo) {
     if (below) yield* whiteoutFirst(dir, res.name, undo);
@@ -219,8 +226,9 @@ function* removeEntry(res: Merged): Io<void> {
 
 /** Remove an empty (as merged) directory from the merged view. */
 function* removeDirectory(res: Merged): Io<void> {
-  const dir = yield* copyUpParents(res);
   const below = yield* shownBelow(res);
+  if (below) requireWhiteoutName(res.name, 'rmdir');
+  const dir = yield* copyUpParents(res);
   yield* withUndo(function* (undo) {
     if (below) yield* whiteoutFirst(dir, res.name, undo);
     // Look at the upper itself: removing children may have copied this directory up meanwhile.
@@ -238,9 +246,12 @@ function* removeDirectory(res: Merged): Io<void> {
 }
 
 export function* unlink(t: Target): Io<void> {
+  if (t.dots) {
+    yield* dotsDirectory(t, 'unlink'); // the walk to the last component first
+    throw fsError('EISDIR', 'unlink'); // "." and ".." are directories
+  }
   const res = yield* locateEntry(t, 'unlink');
   if (res.kind === 'external') return yield* io.unlink(res.real);
-  if (t.dots) throw fsError('EISDIR', 'unlink'); // "." and ".." are directories
   requireUpper(res, 'unlink');
   if (!res.found) throw fsError('ENOENT', 'unlink');
   if (res.found.kind === 'dir') throw fsError('EISDIR', 'unlink');
@@ -250,9 +261,12 @@ export function* unlink(t: Target): Io<void> {
 
 export function* rmdir(t: Target, options?: { recursive?: boolean }): Io<void> {
   if (options?.recursive) return yield* rm(t, { recursive: true, force: false });
+  if (t.dots) {
+    yield* dotsDirectory(t, 'rmdir'); // the walk to the last component first
+    throw fsError(/(^|\/)\.\/*$/.test(t.shown) ? 'EINVAL' : 'ENOTEMPTY', 'rmdir'); // as rmdir(2)
+  }
   const res = yield* locateEntry(t, 'rmdir');
   if (res.kind === 'external') return yield* io.rmdir(res.real);
-  if (t.dots) throw fsError(/(^|\/)\.\/*$/.test(t.shown) ? 'EINVAL' : 'ENOTEMPTY', 'rmdir'); // as rmdir(2)
   requireUpper(res, 'rmdir');
   const f = res.found;
   if (!f) throw fsError('ENOENT', 'rmdir');
@@ -297,7 +311,8 @@ export function* rm(t: Target, options?: fs.RmOptions): Io<void> {
   const recursive = options?.recursive === true;
   const checked = (yield* io.form()) === 'async' || !(force && recursive);
   const failing = checked ? 'lstat' : 'unlink';
-  if (t.slash && (yield* rmWithSlashOnNonDirectory(t, force, recursive, checked))) return;
+  // "x/" where x is not a directory ("x/." names the directory x leads to: not this case).
+  if (t.slash && !t.dots && (yield* rmWithSlashOnNonDirectory(t, force, recursive, checked))) return;
   let res;
   try {
     res = yield* locate(t, false, 'lstat');
@@ -313,9 +328,11 @@ export function* rm(t: Target, options?: fs.RmOptions): Io<void> {
   if (res.found.kind === 'dir' && !recursive) throw isDirectoryError(t.shown);
   requireUpper(res, 'rm');
   if (res.parent === null) throw fsError('EBUSY', 'rmdir'); // Node's rm ends in rmdir of the root
-  if (res.merged === t.abs || res.found.kind !== 'dir') return yield* removeTree(res);
-  // The path runs through symlinks, which emptying the directory may remove: finish by path,
-  // as rimraf does (its rmdir then finds nothing, and that counts as done).
+  // rimraf's first rmdir of "x/." fails EINVAL, before any child goes.
+  if (res.found.kind === 'dir' && t.dots && /(^|\/)\.\/*$/.test(t.shown)) throw fsError('EINVAL', 'rmdir');
+  if ((res.merged === t.abs && t.walk === undefined) || res.found.kind !== 'dir') return yield* removeTree(res);
+  // The path runs through symlinks or `..`, which emptying the directory may remove: finish
+  // by path, as rimraf does (its rmdir then finds nothing, and that counts as done).
   for (const entry of yield* listMerged(res.found.members)) {
     // Each child by its path too: an earlier one may have been a link this path runs through.
     yield* rm(targetFor(t, t.shown.replace(/\/*$/, '/') + entry.name), { recursive: true, force: true });
@@ -398,6 +415,7 @@ function* renameEntry(rs: Merged, rd: Merged): Io<void> {
   const f = rs.found!;
   const stack = rs.stack;
   const below = yield* shownBelow(rs);
+  if (below) requireWhiteoutName(rs.name, 'rename'); // before anything changes
   const toDir = yield* copyUpParents(rd);
   const fromDir = yield* copyUpParents(rs);
   const dest = toDir + '/' + rd.name;
@@ -431,6 +449,7 @@ function* renameDirectory(rs: Merged, rd: Merged): Io<void> {
   const stack = rs.stack;
   const upper = stack.upper!;
   const below = yield* shownBelow(rs);
+  if (below) requireWhiteoutName(rs.name, 'rename'); // before anything changes
   const toDir = yield* copyUpParents(rd);
   const lowerAtDest = yield* lowerEntry(rd);
   const hideDest = lowerAtDest !== null && lowerAtDest.kind === 'dir';
@@ -491,16 +510,30 @@ function* sameInode(a: Found, b: Found): Io<boolean> {
   return sa.ino === sb.ino && sa.dev === sb.dev;
 }
 
+/**
+ * The walk to the directory holding a rename's last component (the directory itself for a
+ * `.` or `..` end), as renameat2 does for both paths before anything else.
+ */
+function* renameParent(t: Target): Io<{ t: Target; mount: Stack | null }> {
+  if (unsettled(t)) t = yield* settle(t, 'rename');
+  const dir = t.dots ? yield* dotsDirectory(t, 'rename') : yield* locateParent(t, 'rename');
+  return { t, mount: dir !== null && dir.kind === 'merged' ? dir.stack : null };
+}
+
 export function* rename(s: Target, d: Target): Io<void> {
-  if (!s.stack && !d.stack) return yield* io.rename(s.abs, d.abs);
-  if (s.stack !== d.stack) throw fsError('EXDEV', 'rename');
-  const rs = yield* locateEntry(s, 'rename');
-  const rd = yield* locateEntry(d, 'rename');
+  // Both parents are looked up, the mounts compared (EXDEV), `.`/`..` ends refused (EBUSY),
+  // and only then the last components.
+  const ps = yield* renameParent(s);
+  const pd = yield* renameParent(d);
+  if (ps.mount !== pd.mount) throw fsError('EXDEV', 'rename');
+  if (s.dots || d.dots) throw fsError('EBUSY', 'rename'); // rename(2) refuses "." and ".." ends
+  const rs = yield* locateEntry(ps.t, 'rename');
+  const rd = yield* locateEntry(pd.t, 'rename');
   if (rs.kind === 'external' || rd.kind === 'external') {
     if (rs.kind === 'external' && rd.kind === 'external') return yield* io.rename(rs.real, rd.real);
     throw fsError('EXDEV', 'rename');
   }
-  if (s.dots || d.dots) throw fsError('EBUSY', 'rename'); // rename(2) refuses "." and ".." ends
+  if (rs.stack !== rd.stack) throw fsError('EXDEV', 'rename');
   // The merged root's parent lies outside the overlay: like another mount, so EXDEV.
   if ((rs.parent === null) !== (rd.parent === null)) throw fsError('EXDEV', 'rename');
   if (rs.parent === null) return;
@@ -528,10 +561,13 @@ export function* rename(s: Target, d: Target): Io<void> {
 // ---- links ------------------------------------------------------------------------------
 
 export function* link(s: Target, d: Target): Io<void> {
-  if (!s.stack && !d.stack) return yield* io.link(s.abs, d.abs);
   // Like linkat(2): the source is looked up first, then the new name.
   const rs = yield* locate(s, false, 'link');
   if (rs.kind === 'merged' ? !rs.found : !(yield* lstatOrNull(rs.real))) throw fsError('ENOENT', 'link');
+  if (d.dots) {
+    yield* dotsDirectory(d, 'link');
+    throw fsError('EEXIST', 'link'); // "x/." names x, which exists
+  }
   const rd = yield* locateEntry(d, 'link');
   if (rs.kind === 'external' || rd.kind === 'external') {
     if (rs.kind === 'external' && rd.kind === 'external') return yield* io.link(rs.real, rd.real);
@@ -560,6 +596,12 @@ export function* link(s: Target, d: Target): Io<void> {
 }
 
 export function* symlink(target: string | Buffer, d: Target, type?: string | null): Io<void> {
+  // symlinkat(2) takes the target string first: an empty one is ENOENT before any lookup.
+  if (target.length === 0) throw fsError('ENOENT', 'symlink');
+  if (d.dots) {
+    yield* dotsDirectory(d, 'symlink');
+    throw fsError('EEXIST', 'symlink');
+  }
   const rd = yield* locateEntry(d, 'symlink');
   if (rd.kind === 'external') return yield* io.symlink(target, rd.real, type);
   if (rd.found || rd.parent === null) throw fsError('EEXIST', 'symlink');

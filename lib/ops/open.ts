@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import { io, type Io } from '../io';
 import { fsError } from '../errors';
-import { locate, locateEntry, requireUpper, type Target } from './target';
+import { locate, locateEntry, locateParent, requireUpper, dotsDirectory, type Target } from './target';
 import { copyUp, copyUpParents, copyUpChanged } from '../copyup';
 import { clearWhiteout, clearKernelWhiteout } from '../layers/marks';
 import { isReserved } from '../layers/whiteout';
@@ -42,9 +42,14 @@ function* nothing(): Io<void> { /* no follow-up */ }
 export function* prepareOpen(t: Target, flags: number, staged?: Staged): Io<PreparedOpen> {
   const creating = (flags & O_CREAT) !== 0;
   const exclusive = creating && (flags & O_EXCL) !== 0;
+  if (creating && t.dots) {
+    // "x/." and "x/..": the walk decides (ENOENT, ENOTDIR); then x is an existing directory.
+    yield* dotsDirectory(t, 'open');
+    throw fsError(exclusive ? 'EEXIST' : 'EISDIR', 'open');
+  }
   if (creating && t.slash) {
     // open(2) with O_CREAT refuses a trailing slash (EISDIR) once the parent is found.
-    yield* locateEntry(t, 'open');
+    yield* locateParent(t, 'open');
     throw fsError('EISDIR', 'open');
   }
   const res = yield* locate(t, !exclusive && (flags & O_NOFOLLOW) === 0, 'open');

@@ -11,6 +11,10 @@ import { toFlags, writesData } from './flags';
 import { prepareOpen } from './open';
 import { original } from '../real-fs';
 
+function absolute(s: string): string {
+  return path.isAbsolute(s) ? s : process.cwd() + '/' + s;
+}
+
 type StatOpts = fs.StatOptions & { throwIfNoEntry?: boolean };
 
 function noEntry(err: unknown): boolean {
@@ -114,6 +118,8 @@ function encodeName(name: string, encoding: BufferEncoding | 'buffer' | undefine
 
 /** realpath: the merged path with every symlink resolved in the merged namespace. */
 export function* realpath(t: Target, options: unknown, syscall: string): Io<string | Buffer> {
+  // The C library's realpath walks the path one component at a time: no PATH_MAX on the input.
+  if (t.fail === 'ENAMETOOLONG') t = { ...t, fail: undefined, walk: { raw: absolute(t.shown), lexical: t.abs } };
   const res = yield* locate(t, true, syscall);
   if (res.kind === 'external') return yield* io.realpath(res.real, options);
   if (!res.found) throw fsError('ENOENT', syscall);

@@ -13,7 +13,7 @@
  */
 import * as path from 'path';
 import type { Stack, Member, Layer } from '../layers/stack';
-import { isReserved, whiteoutName, isKernelWhiteout, OPAQUE_MARKER } from '../layers/whiteout';
+import { isReserved, whiteoutName, hasWhiteoutName, nameTooLong, isKernelWhiteout, OPAQUE_MARKER } from '../layers/whiteout';
 import { io, lstatOrNull, type Io } from '../io';
 import { fsError } from '../errors';
 import { isAtOrUnder, relativeTo } from '../paths';
@@ -101,7 +101,7 @@ function* probeChild(members: readonly Member[], name: string): Io<Found | null>
     const real = m.real + '/' + name;
     const st = yield* lstatOrNull(real);
     if (st === null) {
-      if ((yield* lstatOrNull(m.real + '/' + whiteoutName(name))) !== null) break;
+      if (hasWhiteoutName(name) && (yield* lstatOrNull(m.real + '/' + whiteoutName(name))) !== null) break;
       continue;
     }
     if (isKernelWhiteout(st)) break;
@@ -189,7 +189,7 @@ function* lookupWithIo(members: readonly Member[], name: string, deps: Deps | nu
       if (deps !== null) deps.ok = false;
       const st = yield* lstatOrNull(m.real + '/' + name);
       if (st === null) {
-        if ((yield* lstatOrNull(m.real + '/' + whiteoutName(name))) !== null) break;
+        if (hasWhiteoutName(name) && (yield* lstatOrNull(m.real + '/' + whiteoutName(name))) !== null) break;
         continue;
       }
       t = isKernelWhiteout(st) ? T_WHITEOUT : st.isDirectory() ? T_DIR : st.isFile() ? T_FILE : st.isSymbolicLink() ? T_LINK : 0;
@@ -483,6 +483,8 @@ export function* resolve(stack: Stack, abs: string, follow: boolean, slash = fal
       const last = i === parts.length - 1;
       relEnd += name.length + 1;
       let found: Found | null;
+      // Like a file system's lookup: a name over NAME_MAX bytes is refused once its directory is found.
+      if (nameTooLong(name)) throw fsError('ENAMETOOLONG', syscall);
       const deps: Deps | null = keep ? { idx: [], ver: [], ok: true } : null;
       if (isReserved(name)) found = null;
       else if (!cached) found = yield* probeChild(members, name);
