@@ -166,11 +166,11 @@ describeRoot('as an unprivileged user', () => {
     expect(await runScenarios(scenarios, 'EPERM')).toEqual([]);
   });
 
-  // FINDING R8: the overlay's own I/O goes through graceful-fs, whose chmod/chown/lchown
+  // FINDING R8 (fixed): the overlay's own I/O goes through graceful-fs, whose chmod/chown/lchown
   // polyfills swallow EPERM and EINVAL for non-root users: a refused chmod through ov.fs
-  // reports success and changes nothing (Node's fs.chmodSync throws EPERM). Remove `.failing`
-  // once fixed.
-  test.failing('known finding R8: chmod refused with EPERM (immutable upper file) reports EPERM, as Node does', async () => {
+  // reported success and changed nothing (Node's fs.chmodSync throws EPERM). The overlay now
+  // uses Node's own chmod/chown/lchown (lib/real-fs.ts).
+  test('R8: chmod refused with EPERM (immutable upper file) reports EPERM, as Node does', async () => {
     const imm = build('immutable-r8');
     fs.writeFileSync(path.join(imm.u, 'solo.txt'), 'solo\n');
     try {
