@@ -23,7 +23,7 @@ export function parsePath(p: unknown): PathInput | null {
   else if (Buffer.isBuffer(p)) {
     s = p.toString('utf8');
     if (!Buffer.from(s, 'utf8').equals(p)) return null; // invalid UTF-8: leave to Node
-  } else if (p instanceof URL) {
+  } else if (isURL(p)) {
     if (p.protocol !== 'file:') return null;
     try { s = fileURLToPath(p); } catch { return null; }
   } else return null;
@@ -32,6 +32,15 @@ export function parsePath(p: unknown): PathInput | null {
   // trailing slash) is its own path.resolve(); checked by scanning for '/' followed by '/' or '.'.
   if (isNormalAbsolute(s)) return { abs: s, shown: s, slash: false, dots: false };
   return { abs: path.resolve(s), shown: s, slash: /\/\.?$/.test(s) && s !== '/', dots: /(^|\/)\.\.?\/*$/.test(s) };
+}
+
+/**
+ * Node's own test for a URL argument (lib/internal/url.js isURL): by shape, not `instanceof
+ * URL`, so a URL made in another realm (a vm context, jest's sandbox) is one too.
+ */
+function isURL(p: unknown): p is URL {
+  const u = p as { href?: unknown; protocol?: unknown; auth?: unknown; path?: unknown } | null;
+  return Boolean(u?.href && u.protocol && u.auth === undefined && u.path === undefined);
 }
 
 function isNormalAbsolute(s: string): boolean {
