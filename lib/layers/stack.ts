@@ -39,6 +39,10 @@ export interface Stack {
   rootEntry?: PathEntry | null;
   paths?: Map<string, PathEntry>;
   pathsEpoch?: number;
+  /** Set by `releaseStack` (the overlay was closed, or its patch removed). */
+  released?: boolean;
+  /** Watchers opened on this overlay's merged view, closed with it. */
+  watchers?: Set<{ close(): void }>;
 }
 
 /** A directory of one layer that takes part in a merged directory. */

@@ -577,18 +577,20 @@ test.failing('known finding R11: a name over 255 bytes gives ENAMETOOLONG, as on
   expect(got).toEqual(want);
 });
 
-// FINDING R12: the write guard's lower roots are registered for the life of the process and
-// never released, so a directory once used as a lower (by any overlay, even one long gone) can
-// never be written through an overlay again, e.g. as a later overlay's upper (EROFS). Remove
-// `.failing` once fixed (for instance with an explicit close of an overlay).
-test.failing('known finding R12: a directory that was a lower of an earlier overlay can be the upper of a later one', () => {
+// FINDING R12 (fixed): the write guard's lower roots were registered for the life of the process
+// and never released, so a directory once used as a lower (by any overlay, even one long gone)
+// could never be written through an overlay again, e.g. as a later overlay's upper (EROFS).
+// `ov.close()` now releases an overlay (its guard registrations are counted); test/close.test.ts.
+test('R12: a directory that was a lower of an earlier (closed) overlay can be the upper of a later one', () => {
   const dir = path.join(root, 'r12');
   for (const d of ['a', 'b']) fs.mkdirSync(path.join(dir, d), { recursive: true });
-  createOverlay({ mountpoint: path.join(dir, 'm1'), lower: [path.join(dir, 'a')] });
+  createOverlay({ mountpoint: path.join(dir, 'm1'), lower: [path.join(dir, 'a')] }).close();
   const later = createOverlay({ mountpoint: path.join(dir, 'm2'), upper: path.join(dir, 'a'), lower: [path.join(dir, 'b')], workdir: path.join(dir, 'w') });
   try {
     later.fs.writeFileSync(path.join(dir, 'm2', 'f'), 'x');
+    expect(fs.readFileSync(path.join(dir, 'a', 'f'), 'utf8')).toBe('x');
   } finally {
+    later.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -601,10 +603,11 @@ test.failing('known finding R13: cp fails with the error Node gives', async () =
   expect(r.overlay).toEqual(r.node);
 });
 
-// FINDING R14: `throwIfNoEntry: false` is honoured by the promise and callback forms of
-// stat/lstat (Node ignores it there and fails with ENOENT), and for ENOTDIR by the sync forms
-// (Node returns undefined only for ENOENT). Remove `.failing` once fixed.
-test.failing('known finding R14: throwIfNoEntry behaves as in Node (sync only, ENOENT only)', async () => {
+// FINDING R14 (fixed): `throwIfNoEntry: false` was honoured by the promise and callback forms
+// of stat/lstat (Node ignores it there and fails with ENOENT), and for ENOTDIR by the sync forms
+// (Node returns undefined only for ENOENT). The overlay's own probes use lib/ops/read.ts
+// statOrUndefined now, and the user's option is read as Node reads it.
+test('R14: throwIfNoEntry behaves as in Node (sync only, ENOENT only)', async () => {
   const got: string[] = [];
   const want: string[] = [];
   for (const [form, rel] of [['promise', 'nope'], ['callback', 'nope'], ['sync', 'a.txt/x']] as Array<[Form, string]>) {
