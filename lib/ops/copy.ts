@@ -39,6 +39,14 @@ export function* copyFile(s: Target, d: Target, mode = 0): Io<void> {
     if (exclusive) throw fsError('EEXIST', 'copyfile');
     if (destStat.isDirectory()) throw fsError('EISDIR', 'copyfile');
   }
+  if (rd.kind === 'merged' && destStat !== null && (destStat.isCharacterDevice() || destStat.isBlockDevice())) {
+    // libuv opens the device (no copy-up: it holds no data), truncates it (a device refuses:
+    // EINVAL), then removes the destination name, ignoring whether that worked.
+    if (rd.stack.upper) {
+      try { yield* unlink(d); } catch { /* as libuv */ }
+    }
+    throw fsError('EINVAL', 'copyfile');
+  }
   if (rd.kind === 'merged') {
     if (rd.parent === null) throw fsError('EISDIR', 'copyfile');
     requireUpper(rd, 'copyfile');
