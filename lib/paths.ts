@@ -1,6 +1,7 @@
 /** Turning Node path arguments (string, Buffer, file: URL) into absolute strings. */
 import * as path from 'path';
 import { fileURLToPath } from 'url';
+import { types } from 'util';
 
 export interface PathInput {
   /** Absolute, normalised path. */
@@ -20,9 +21,11 @@ export interface PathInput {
 export function parsePath(p: unknown): PathInput | null {
   let s: string;
   if (typeof p === 'string') s = p;
-  else if (Buffer.isBuffer(p)) {
-    s = p.toString('utf8');
-    if (!Buffer.from(s, 'utf8').equals(p)) return null; // invalid UTF-8: leave to Node
+  else if (types.isUint8Array(p)) {
+    // A Buffer, or any Uint8Array (Node takes both as a path), from whichever realm.
+    const b = Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+    s = b.toString('utf8');
+    if (!Buffer.from(s, 'utf8').equals(b)) return null; // invalid UTF-8: leave to Node
   } else if (isURL(p)) {
     if (p.protocol !== 'file:') return null;
     try { s = fileURLToPath(p); } catch { return null; }

@@ -83,6 +83,12 @@ test('a file: URL from the main realm is a path, as it is for Node', () => {
   expect(ov.fs.readFileSync(url, 'utf8')).toBe('text');
 });
 
+test('a Uint8Array path (not a Buffer) is a path under the mountpoint, as Node takes it', () => {
+  const bytes = new Uint8Array(Buffer.from(path.join(m, 'f.txt')));
+  expect(ov.fs.readFileSync(bytes, 'utf8')).toBe('text');
+  expect(ov.fs.existsSync(new Uint8Array(Buffer.from(m)))).toBe(true); // the mountpoint is not on disk
+});
+
 test('an AbortSignal from another realm is accepted by watch', () => {
   const ac = vm.runInNewContext('new AC()', { AC: AbortController }) as AbortController;
   const w = ov.fs.watch(m, { signal: ac.signal });
