@@ -100,7 +100,11 @@ test('close closes the watchers opened on the overlay', async () => {
   const closed = new Promise<void>((res) => w.once('close', () => res()));
   const poller = ov.fs.watchFile(path.join(m, 'f.txt'), { interval: 10 }, () => undefined);
   const stopped = new Promise<void>((res) => poller.once('stop', () => res()));
+  const iterator = ov.fs.promises.watch(m)[Symbol.asyncIterator]();
+  const first = iterator.next(); // starts the watcher (the generator runs up to its first wait)
   ov.close();
   await closed;
   await stopped;
+  // The promise form's iteration ends (rather than waiting for ever).
+  expect(await first).toEqual({ done: true, value: undefined });
 });
