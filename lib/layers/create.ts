@@ -39,7 +39,6 @@ export function createStack(options: OverlayOptions): Stack {
   return { mount: o.mountpoint, layers, upper: layers[0].role === 'upper' ? layers[0] : null, work: o.workdir, workReady: false, cache: cached, roots: null };
 }
 
-
 /**
  * Release a stack: its lower roots stop being protected on its account, its watchers are
  * closed and its remembered lookups (and its layers' directory indexes) are dropped. Once only.

@@ -1,7 +1,7 @@
 /**
  * The last line of defence for "lower layers are never written": every mutating real call is
- * checked against the lower roots of every live overlay (until the overlay is closed), whatever path led to it (a bug, or a
- * symlink planted in a layer that points into another lower).
+ * checked against the lower roots of every live overlay (until it is closed), whatever path
+ * led to it (a bug, or a symlink planted in a layer that points into another lower).
  */
 import { isAtOrUnder } from '../paths';
 import { fsError } from '../errors';
