@@ -89,21 +89,26 @@ export async function runAsync<T>(gen: Io<T>, mode: RunMode = { handles: false }
 
 function checkWrite(op: string, args: unknown[]): void {
   const which = MUTATING[op];
-  if (which) for (const i of which) guardWrite(args[i] as string, op);
+  if (op === 'writeFile' || op === 'appendFile') guardData(args[0], op);
+  else if (which) for (const i of which) guardWrite(args[i] as string, op);
   else if (op === 'open') guardOpen(args);
 }
 
 function guardOpen(args: unknown[]): void {
   const flags = args[1] as number;
   const { O_CREAT, O_TRUNC } = require('fs').constants;
-  if ((flags & (O_CREAT | O_TRUNC)) !== 0) guardWrite(args[0] as string, 'open');
-  else if ((flags & 3) !== 0) {
-    try {
-      guardWrite(args[0] as string, 'open');
-    } catch (err) {
-      // Writing to a FIFO or device in a lower layer changes no file there (the kernel allows it).
-      if (!isSpecialFile(args[0] as string)) throw err;
-    }
+  if ((flags & (O_CREAT | O_TRUNC | 3)) !== 0) guardData(args[0], 'open');
+}
+
+/**
+ * Writing data to a path: refused in a lower layer, except to a FIFO or device there, which
+ * changes no file (the kernel allows it; O_CREAT opens the existing node, O_TRUNC is ignored).
+ */
+function guardData(p: unknown, syscall: string): void {
+  try {
+    guardWrite(p as string, syscall);
+  } catch (err) {
+    if (!isSpecialFile(p as string)) throw err;
   }
 }
 

@@ -2,7 +2,8 @@
 import type { Overlay, OverlayOptions, PathArg, WhichResult, LayerInfo, LayerEntry } from './types';
 import type { Stack, Layer } from './layers/stack';
 import { entryType } from './layers/stack';
-import { createStack } from './layers/create';
+import { createStack, releaseStack } from './layers/create';
+import { OverlayError } from './errors';
 import { patchStack } from './patch';
 import { buildFs } from './node/api';
 import { parsePath, isAtOrUnder, joinRel } from './paths';
@@ -16,9 +17,19 @@ function info(layer: Layer): LayerInfo {
 
 export function createOverlay(options: OverlayOptions): Overlay {
   const stack = createStack(options);
-  const fs = buildFs({ find: (abs) => (isAtOrUnder(abs, stack.mount) ? stack : null) });
+  let closed = false;
+  const unpatches = new Set<() => void>();
+  const closedError = () => new OverlayError('ERR_OVERLAY_CLOSED', `overlay-fs: the overlay at ${stack.mount} was closed`);
+  const fs = buildFs({
+    find: (abs) => {
+      if (!isAtOrUnder(abs, stack.mount)) return null;
+      if (closed) throw closedError();
+      return stack;
+    },
+  });
 
   function which(p: PathArg): WhichResult | null {
+    if (closed) throw closedError();
     const parsed = parsePath(p);
     if (!parsed || !isAtOrUnder(parsed.abs, stack.mount)) return null;
     let res;
@@ -49,7 +60,23 @@ export function createOverlay(options: OverlayOptions): Overlay {
     workdir: stack.work,
     fs,
     which,
-    patch: () => patchStack(stack),
+    patch: () => {
+      if (closed) throw closedError();
+      const unpatch = patchStack(stack);
+      const remove = (): void => {
+        unpatches.delete(remove);
+        unpatch();
+      };
+      unpatches.add(remove);
+      return remove;
+    },
+    close: () => {
+      if (closed) return;
+      closed = true;
+      for (const remove of [...unpatches]) remove();
+      releaseStack(stack);
+    },
+    get closed() { return closed; },
   };
 }
 

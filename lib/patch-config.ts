@@ -6,7 +6,7 @@
  */
 import { normalizeOptions } from './options';
 import { createStack } from './layers/create';
-import { patchStack } from './patch';
+import { patchOwnStack } from './patch';
 import { OverlayError } from './errors';
 import type { OverlayOptions } from './types';
 
@@ -34,7 +34,7 @@ export function patchOverlays(overlays: readonly OverlayToPatch[]): () => void {
   const removals: Array<() => void> = [];
   for (const o of overlays) {
     try {
-      removals.push(patchStack(createStack(o.options)));
+      removals.push(patchOwnStack(createStack(o.options)));
     } catch (err) {
       for (const remove of removals.reverse()) remove();
       throw located(err, o);

@@ -9,7 +9,7 @@ import path = require('path');
 import Module = require('module');
 import { buildFs, type MountTable } from './node/api';
 import { original, originalPromises } from './real-fs';
-import { createStack } from './layers/create';
+import { createStack, releaseStack } from './layers/create';
 import { isAtOrUnder } from './paths';
 import { OverlayError } from './errors';
 import { runSync } from './io';
@@ -78,7 +78,22 @@ export function patch(options?: OverlayOptions): () => void {
     const { patchOverlays } = require('./patch-config') as typeof import('./patch-config');
     return patchOverlays(loadConfig().overlays);
   }
-  return patchStack(createStack(options));
+  return patchOwnStack(createStack(options));
+}
+
+/** Install a stack made for this patch alone: removing the patch releases the stack too. */
+export function patchOwnStack(stack: Stack): () => void {
+  let unpatch: () => void;
+  try {
+    unpatch = patchStack(stack);
+  } catch (err) {
+    releaseStack(stack);
+    throw err;
+  }
+  return function unpatchAndRelease(): void {
+    unpatch();
+    releaseStack(stack);
+  };
 }
 
 /** Whether any overlay is installed into the global fs. */
@@ -177,7 +192,14 @@ function installModuleHooks(api: typeof fs, undo: Array<() => void>): void {
   const prevNode = M._extensions['.node'];
   setModuleHook('_stat', function stat(filename: string): number {
     if (!table.find(path.resolve(filename))) return prevStat(filename);
-    const st = api.statSync(filename, { throwIfNoEntry: false });
+    // Node's internal stat answers a negative errno for any failure (ENOENT, ENOTDIR, ...).
+    let st: fs.Stats | undefined;
+    try {
+      st = api.statSync(filename, { throwIfNoEntry: false });
+    } catch (err) {
+      const errno = (err as { errno?: unknown }).errno;
+      return typeof errno === 'number' && errno < 0 ? errno : -2;
+    }
     return st ? (st.isDirectory() ? 1 : 0) : -2;
   });
   setModuleHook('_readPackage', function readPackage(requestPath: string) {

@@ -1,6 +1,7 @@
 /** Turning Node path arguments (string, Buffer, file: URL) into absolute strings. */
 import * as path from 'path';
 import { fileURLToPath } from 'url';
+import { types } from 'util';
 
 export interface PathInput {
   /** Absolute, normalised path. */
@@ -28,10 +29,12 @@ export interface PathInput {
 export function parsePath(p: unknown): PathInput | null {
   let s: string;
   if (typeof p === 'string') s = p;
-  else if (Buffer.isBuffer(p)) {
-    s = p.toString('utf8');
-    if (!Buffer.from(s, 'utf8').equals(p)) return null; // invalid UTF-8: leave to Node
-  } else if (p instanceof URL) {
+  else if (types.isUint8Array(p)) {
+    // A Buffer, or any Uint8Array (Node takes both as a path), from whichever realm.
+    const b = Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+    s = b.toString('utf8');
+    if (!Buffer.from(s, 'utf8').equals(b)) return null; // invalid UTF-8: leave to Node
+  } else if (isURL(p)) {
     if (p.protocol !== 'file:') return null;
     try { s = fileURLToPath(p); } catch { return null; }
   } else return null;
@@ -69,6 +72,15 @@ export function pathTooLong(s: string): boolean {
 /** True when the path has a `..` component. */
 export function hasDotDot(s: string): boolean {
   return /(^|\/)\.\.(\/|$)/.test(s);
+}
+
+/**
+ * Node's own test for a URL argument (lib/internal/url.js isURL): by shape, not `instanceof
+ * URL`, so a URL made in another realm (a vm context, jest's sandbox) is one too.
+ */
+function isURL(p: unknown): p is URL {
+  const u = p as { href?: unknown; protocol?: unknown; auth?: unknown; path?: unknown } | null;
+  return Boolean(u?.href && u.protocol && u.auth === undefined && u.path === undefined);
 }
 
 function isNormalAbsolute(s: string): boolean {

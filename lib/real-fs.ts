@@ -44,3 +44,8 @@ export const originalPromises: Record<string, AnyFn> = { ...fs.promises } as any
 
 const gracefulify = loadPrivateGracefulify();
 if (gracefulify) gracefulify(real);
+// graceful-fs's chmod/chown polyfills swallow EPERM and EINVAL for non-root users, so that a
+// refused change would report success: the overlay uses Node's own functions for these.
+for (const name of ['chmod', 'fchmod', 'lchmod', 'chown', 'fchown', 'lchown']) {
+  for (const key of [name, name + 'Sync']) if (key in original) real[key] = original[key];
+}

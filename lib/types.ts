@@ -66,4 +66,14 @@ export interface Overlay {
    * sees the merged view under `mountpoint`. Returns the function that removes it again.
    */
   patch(): () => void;
+  /**
+   * Release the overlay: remove the patches it installed, close its watchers, forget its
+   * directory index, and stop protecting its lower directories on its account (another live
+   * overlay that uses them still protects them). Afterwards every use of the overlay (a path
+   * under its mountpoint through `fs`, `which`, `patch`) throws an error with code
+   * `ERR_OVERLAY_CLOSED`. Calling it again does nothing.
+   */
+  close(): void;
+  /** Whether `close()` was called. */
+  readonly closed: boolean;
 }

@@ -4,6 +4,7 @@
  * with util.parseArgs, and turns every user mistake into one line on stderr and a non-zero
  * exit status (see core/errors.ts).
  */
+import { closeTargets } from './core/target';
 import { parseArgs } from 'util';
 import { COMMANDS, findCommand } from './commands';
 import { parseCommandArgs, type Context } from './core/command';
@@ -67,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
     return (await cmd.run(ctx)) ?? 0;
   } catch (err) {
     return fail(cmd.name, err);
+  } finally {
+    closeTargets();
   }
 }
 

@@ -2,7 +2,7 @@
 import type { OverlayOptions } from '../types';
 import type { Stack, Layer } from './stack';
 import { normalizeOptions } from '../options';
-import { protectLowers } from './guard';
+import { protectLowers, releaseLowers } from './guard';
 import { real } from '../real-fs';
 import { forgetLayers } from '../router/index-cache';
 
@@ -39,3 +39,26 @@ export function createStack(options: OverlayOptions): Stack {
   return { mount: o.mountpoint, layers, upper: layers[0].role === 'upper' ? layers[0] : null, work: o.workdir, workReady: false, cache: cached, roots: null };
 }
 
+/**
+ * Release a stack: its lower roots stop being protected on its account, its watchers are
+ * closed and its remembered lookups (and its layers' directory indexes) are dropped. Once only.
+ */
+export function releaseStack(stack: Stack): void {
+  if (stack.released) return;
+  stack.released = true;
+  releaseLowers(stack.layers.filter((l) => l.role === 'lower').map((l) => l.root));
+  const watchers = stack.watchers;
+  stack.watchers = undefined;
+  if (watchers) for (const w of watchers) { try { w.close(); } catch { /* closing the rest matters more */ } }
+  if (stack.cache) forgetLayers(stack.layers.map((l) => l.root));
+  stack.paths = undefined;
+  stack.roots = null;
+  stack.rootIndexes = undefined;
+  stack.rootEntry = undefined;
+}
+
+/** Remember a watcher on its stack, so that closing the overlay closes it; returns the forget. */
+export function trackWatcher(stack: Stack, w: { close(): void }): () => void {
+  (stack.watchers ??= new Set()).add(w);
+  return () => { stack.watchers?.delete(w); };
+}

@@ -28,8 +28,9 @@ export interface Stack {
   readonly cache: boolean;
   /**
    * The merged root's members, kept between calls: layer roots do not come and go. Without
-   * the cache, whether a root is opaque is looked at again whenever the root itself is what a
-   * call asks about; with it, the roots' indexes say (within their TTL).
+   * the cache, whether a root is opaque is looked at again on every lookup (and the roots
+   * stat'ed again when the root itself is what a call asks about); with it, the roots'
+   * indexes say (within their TTL).
    */
   roots: Member[] | null;
   /** With the cache: the index of each layer root, by layer position. */
@@ -38,6 +39,10 @@ export interface Stack {
   rootEntry?: PathEntry | null;
   paths?: Map<string, PathEntry>;
   pathsEpoch?: number;
+  /** Set by `releaseStack` (the overlay was closed, or its patch removed). */
+  released?: boolean;
+  /** Watchers opened on this overlay's merged view, closed with it. */
+  watchers?: Set<{ close(): void }>;
 }
 
 /** A directory of one layer that takes part in a merged directory. */

@@ -24,7 +24,10 @@ export function looksLikeModule(source: string, filename: string): boolean {
     vm.compileFunction(body, ['exports', 'require', 'module', '__filename', '__dirname'], { filename });
     return false;
   } catch (err) {
-    return err instanceof SyntaxError && MODULE_ONLY.some((m) => err.message.includes(m));
+    // By name: the error comes from the main context's SyntaxError, another realm inside a vm
+    // context or jest's sandbox, where `instanceof SyntaxError` would be false.
+    const e = err as { name?: unknown; message?: unknown } | null;
+    return e?.name === 'SyntaxError' && typeof e.message === 'string' && MODULE_ONLY.some((m) => (e.message as string).includes(m));
   }
 }
 

@@ -58,7 +58,13 @@ function shownBase(base: URL): string | undefined {
 export function createResolver(fs: ResolverFs): Resolver {
   const read = readTextWith(fs);
   const kind = (p: string): 'file' | 'directory' | null => {
-    const st = fs.statSync(p, { throwIfNoEntry: false });
+    // Only ENOENT is quiet with throwIfNoEntry (as in Node); any failure means "not there" here.
+    let st: nodeFs.Stats | undefined;
+    try {
+      st = fs.statSync(p, { throwIfNoEntry: false });
+    } catch {
+      return null;
+    }
     return st ? (st.isDirectory() ? 'directory' : 'file') : null;
   };
 

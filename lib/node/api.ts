@@ -74,6 +74,7 @@ export function buildFs(table: MountTable): typeof fsTypes {
   }
 
   function present(err: unknown, route: Pick<Route, 'shows'>, args: unknown[], targets: Target[], form: 'sync' | 'async'): unknown {
+    if (route.shows === 'own') return err; // the operation named its paths itself (cp)
     if (route.shows === 'symlink') return withPaths(err, String(args[0]), targets[0].shown);
     // Node's JavaScript realpath names absolute paths (the prefix that failed, pinned by the op).
     if (route.shows === 'absolute') return withPaths(err, targets[0].abs, undefined);
@@ -84,7 +85,7 @@ export function buildFs(table: MountTable): typeof fsTypes {
 
   /** The three forms of one operation. */
   function forms(route: Route, op: (...a: any[]) => Io<unknown>) {
-    const { name, paths } = route;
+    const { name, paths, pre } = route;
     const origSync = original[name + 'Sync'] as AnyFn;
     const origCallback = original[name] as AnyFn;
     const origPromise = originalPromises[name] as AnyFn;
@@ -92,7 +93,7 @@ export function buildFs(table: MountTable): typeof fsTypes {
       const targets = targetsOf(args, paths);
       if (!targets) return origSync.apply(this, args);
       try {
-        return runSync(op(...withTargets(args, paths, targets)));
+        return runSync(op(...withTargets(pre ? pre(args) : args, paths, targets)));
       } catch (err) {
         if (err === PASS_TO_NODE) return origSync.apply(this, args);
         throw present(err, route, args, targets, 'sync');
@@ -103,7 +104,8 @@ export function buildFs(table: MountTable): typeof fsTypes {
       const rest = args.slice(0, -1);
       const targets = typeof cb === 'function' ? targetsOf(rest, paths) : null;
       if (!targets) return origCallback.apply(this, args);
-      runAsync(op(...withTargets(rest, paths, targets))).then(
+      const opArgs = pre ? pre(rest) : rest; // throws, as Node's callback form does
+      runAsync(op(...withTargets(opArgs, paths, targets))).then(
         (value) => (cb as AnyFn)(null, value),
         (err) => (err === PASS_TO_NODE ? origCallback.apply(this, args) : (cb as AnyFn)(present(err, route, args, targets, 'async'))),
       );
@@ -111,8 +113,9 @@ export function buildFs(table: MountTable): typeof fsTypes {
     const promise = origPromise && named(name, async function (this: unknown, ...args: unknown[]) {
       const targets = targetsOf(args, paths);
       if (!targets) return origPromise.apply(this, args);
+      const opArgs = pre ? pre(args) : args;
       try {
-        return await runAsync(op(...withTargets(args, paths, targets)), { handles: name === 'open' });
+        return await runAsync(op(...withTargets(opArgs, paths, targets)), { handles: name === 'open' });
       } catch (err) {
         if (err === PASS_TO_NODE) return origPromise.apply(this, args);
         throw present(err, route, args, targets, 'async');

@@ -7,6 +7,7 @@ import * as read from '../ops/read';
 import * as names from '../ops/names';
 import * as meta from '../ops/meta';
 import * as copy from '../ops/copy';
+import * as cpOps from '../ops/cp';
 import * as opening from '../ops/open';
 import type { Io } from '../io';
 
@@ -22,7 +23,13 @@ export interface Route {
    * How errors show the paths when Node does not show the path(s) as given: symlink shows
    * the target first; JS realpath absolute paths; opendirSync no path at all.
    */
-  readonly shows?: 'symlink' | 'absolute' | 'no-path-when-sync';
+  readonly shows?: 'symlink' | 'absolute' | 'no-path-when-sync' | 'own';
+  /**
+   * Run first, synchronously in every form (Node checks these arguments before anything
+   * else, and its callback form throws): validates the arguments and returns those the
+   * operation runs with. Errors named by the operation itself: `shows: 'own'`.
+   */
+  readonly pre?: (args: unknown[]) => unknown[];
 }
 
 export const ROUTES: readonly Route[] = [
@@ -31,7 +38,7 @@ export const ROUTES: readonly Route[] = [
   { name: 'chmod', paths: [0], op: meta.chmod },
   { name: 'chown', paths: [0], op: meta.chown },
   { name: 'copyFile', paths: [0, 1], op: copy.copyFile },
-  { name: 'cp', paths: [0, 1], op: copy.cp },
+  { name: 'cp', paths: [0, 1], op: cpOps.cp, pre: cpOps.validateCp, shows: 'own' },
   { name: 'lchown', paths: [0], op: meta.lchown },
   { name: 'link', paths: [0, 1], op: names.link },
   { name: 'lstat', paths: [0], op: read.lstat },

@@ -132,28 +132,33 @@ function* mkdirRecursive(t: Target, mode: number): Io<string | undefined> {
       code = 'EEXIST';
     }
     const st = yield* statOrError(target);
-    const isDir = !(st instanceof Error) && st.isDirectory();
+    const isDir = st.ok && st.stats.isDirectory();
     if (sync) {
-      if (st instanceof Error) throw st;
+      // Node's MKDirpSync reports a failed stat as the mkdir's own error.
+      if (!st.ok) throw typeof (st.err as { code?: unknown })?.code === 'string' ? fsError((st.err as { code: string }).code, 'mkdir') : st.err;
       if (!isDir) throw fsError(code === 'EEXIST' && pending.length > 0 ? 'ENOTDIR' : 'EEXIST', 'mkdir');
     } else if (code === 'EEXIST' && pending.length > 0) {
       // The async form (MKDirpAsync) calls any failure on a parent ENOTDIR, naming the parent.
       if (!isDir) throw pinPath(fsError('ENOTDIR', 'mkdir'), next);
     } else {
-      if (st instanceof Error) throw pinPath(st, next);
+      if (!st.ok) throw pinPath(st.err, next);
       if (!isDir) throw pinPath(fsError('EEXIST', 'mkdir'), next);
     }
   }
   return first;
 }
 
-function* statOrError(t: Target): Io<fs.Stats | Error> {
+/**
+ * The stats of a path, or the error that stat gave. Tagged, not told apart with `instanceof
+ * Error`: errors from Node's fs belong to another realm inside a vm context or jest's sandbox.
+ */
+function* statOrError(t: Target): Io<{ ok: true; stats: fs.Stats } | { ok: false; err: unknown }> {
   try {
     const res = yield* locate(t, true, 'mkdir');
-    if (res.kind === 'external') return yield* io.stat(res.real);
-    return res.found ? yield* statsOf(res.found) : fsError('ENOENT', 'mkdir');
+    if (res.kind === 'external') return { ok: true, stats: yield* io.stat(res.real) };
+    return res.found ? { ok: true, stats: yield* statsOf(res.found) } : { ok: false, err: fsError('ENOENT', 'mkdir') };
   } catch (err) {
-    return err as Error;
+    return { ok: false, err };
   }
 }
 

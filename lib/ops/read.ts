@@ -17,13 +17,23 @@ function absolute(s: string): string {
 
 type StatOpts = fs.StatOptions & { throwIfNoEntry?: boolean };
 
-function noEntry(err: unknown): boolean {
+function noEntryCode(err: unknown): boolean {
   const code = (err as { code?: string }).code;
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
-function* statOf(t: Target, follow: boolean, options: StatOpts | undefined, syscall: string): Io<fs.Stats | fs.BigIntStats | undefined> {
-  const quiet = options?.throwIfNoEntry === false;
+/** What `throwIfNoEntry: false` quiets, as in Node: the sync forms only, ENOENT only. */
+function isENOENT(err: unknown): boolean {
+  return (err as { code?: string }).code === 'ENOENT';
+}
+
+/**
+ * stat/lstat as the caller asked. `internal`: the overlay's own probe (exists, watchFile), any
+ * form: undefined for a missing entry (ENOENT or ENOTDIR).
+ */
+function* statOf(t: Target, follow: boolean, options: StatOpts | undefined, syscall: string, internal = false): Io<fs.Stats | fs.BigIntStats | undefined> {
+  const quiet = internal || (options?.throwIfNoEntry === false && (yield* io.form()) === 'sync');
+  const noEntry = internal ? noEntryCode : isENOENT;
   let res;
   try {
     res = yield* locate(t, follow, syscall);
@@ -52,10 +62,14 @@ function* statOf(t: Target, follow: boolean, options: StatOpts | undefined, sysc
 
 export function* stat(t: Target, options?: StatOpts) { return yield* statOf(t, true, options, 'stat'); }
 export function* lstat(t: Target, options?: StatOpts) { return yield* statOf(t, false, options, 'lstat'); }
+/** stat, undefined for a missing entry (ENOENT, ENOTDIR) in every form: the overlay's own probe. */
+export function* statOrUndefined(t: Target, options?: fs.StatOptions) { return yield* statOf(t, true, options, 'stat', true); }
+/** lstat, undefined for a missing entry (ENOENT, ENOTDIR) in every form: the overlay's own probe. */
+export function* lstatOrUndefined(t: Target, options?: fs.StatOptions) { return yield* statOf(t, false, options, 'lstat', true); }
 
 export function* exists(t: Target): Io<boolean> {
   try {
-    return (yield* statOf(t, true, { throwIfNoEntry: false }, 'access')) !== undefined;
+    return (yield* statOf(t, true, undefined, 'access', true)) !== undefined;
   } catch {
     return false;
   }

@@ -236,7 +236,17 @@ export function* rootMembers(stack: Stack, fresh = false): Io<Member[]> {
     if (quick !== null) return quick;
     return yield* rootsWithIo(stack);
   }
-  if (stack.roots && !fresh) return stack.roots;
+  const kept = stack.roots;
+  if (kept !== null && !fresh) {
+    // Without the cache every lookup asks the file system: an opaque marker added to or removed
+    // from a layer root by hand counts at once. The roots' own stats are kept (roots stay).
+    let n = 0;
+    for (const layer of stack.layers) {
+      n++;
+      if (yield* isOpaque(layer.root)) break;
+    }
+    if (n === kept.length) return kept;
+  }
   const members: Member[] = [];
   for (const layer of stack.layers) {
     const st = yield* io.stat(layer.root);

@@ -11,6 +11,7 @@ import { resolve, type Resolved } from '../router/resolve';
 import { fsError, withPaths } from '../errors';
 import type { Target } from '../ops/target';
 import { MergedWatcher } from './composite';
+import { trackWatcher } from '../layers/create';
 import { watchArgs, type WatchOptions } from './options';
 
 type Opened = { kind: 'merged'; watcher: MergedWatcher } | { kind: 'external'; real: string };
@@ -54,6 +55,8 @@ export function openWatcher(t: Target, options: WatchOptions): Opened {
       persistent: options.persistent,
       encoding: options.encoding,
     });
+    // Closing the overlay closes its watchers.
+    watcher.once('close', trackWatcher(res.stack, watcher));
     return { kind: 'merged', watcher };
   } catch (err) {
     // A layer directory could not be watched (ENOSPC: the inotify limit, EACCES).

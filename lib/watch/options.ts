@@ -72,7 +72,8 @@ function checkRecursive(recursive: unknown): void {
 }
 
 function checkSignal(signal: unknown): void {
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+  // As Node's validateAbortSignal: by shape, so a signal from another realm is accepted.
+  if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal))) {
     throw typeError('ERR_INVALID_ARG_TYPE', `The "options.signal" property must be an instance of AbortSignal. Received ${received(signal)}`);
   }
 }

@@ -49,6 +49,12 @@ export async function* watchAsync(t: Target, options?: unknown): AsyncGenerator<
     failure = err;
     kick();
   });
+  // Closed from outside (the overlay was closed): the iteration ends after what is queued.
+  let ended = false;
+  w.once('close', () => {
+    ended = true;
+    kick();
+  });
   signal?.addEventListener('abort', kick, { once: true });
   try {
     for (;;) {
@@ -56,6 +62,7 @@ export async function* watchAsync(t: Target, options?: unknown): AsyncGenerator<
       if (failure) throw failure;
       const next = queue.shift();
       if (next) yield next;
+      else if (ended) return;
       else await new Promise<void>((r) => { wake = r; });
     }
   } finally {

@@ -10,6 +10,7 @@ import { original } from '../real-fs';
 import { runAsync, type Io } from '../io';
 import * as read from '../ops/read';
 import type { Target } from '../ops/target';
+import { trackWatcher } from '../layers/create';
 
 type Listener = (curr: fs.Stats, prev: fs.Stats) => void;
 
@@ -73,9 +74,13 @@ export function watchFile(t: Target, options: unknown, listener: unknown): Merge
   const o = (options ?? {}) as { interval?: number; persistent?: boolean };
   let w = watchers.get(t.abs);
   if (!w) {
-    const statNow = () => runAsync(read.stat(t, { throwIfNoEntry: false }) as Io<fs.Stats | undefined>).then((st) => st ?? zeroStats());
+    const statNow = () => runAsync(read.statOrUndefined(t) as Io<fs.Stats | undefined>).then((st) => st ?? zeroStats());
     w = new MergedStatWatcher(statNow, o.interval ?? 5007, o.persistent !== false);
     watchers.set(t.abs, w);
+    // Closing the overlay stops its pollers.
+    const poller = w;
+    const forget = trackWatcher(t.stack!, { close: () => { poller.removeAllListeners('change'); poller.stop(); if (watchers.get(t.abs) === poller) watchers.delete(t.abs); } });
+    poller.once('stop', forget);
   }
   w.on('change', listener as Listener);
   return w;

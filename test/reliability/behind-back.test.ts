@@ -159,11 +159,12 @@ test.each([
   record({ behindBackChanges: changes });
 });
 
-// FINDING R9: the merged root's members are cached (lib/layers/stack.ts "layer roots do not
-// come and go"), including whether a layer root is opaque. An opaque marker added to (or removed
-// from) the upper's root by hand is not seen until a call asks about the merged root itself.
-// Fixed with the directory index (cache on, the default): the roots' indexes are checked like
-// any other directory's. Still so with `cache: false`; remove that `.failing` once fixed.
+// FINDING R9 (fixed): the merged root's members are kept between calls (lib/layers/stack.ts
+// "layer roots do not come and go"), and whether a layer root is opaque used to be kept with
+// them: an opaque marker added to (or removed from) the upper's root by hand was not seen until
+// a call asked about the merged root itself. With the directory index (cache on, the default)
+// the roots' indexes are checked like any other directory's; with `cache: false` every lookup
+// looks for the roots' opaque markers again.
 test('an opaque marker added to the upper root by hand hides the lowers (cache on, within the latency)', async () => {
   const { ov, m, l1, u } = stack();
   put(`${l1}/low.txt`, 'low');
@@ -174,7 +175,7 @@ test('an opaque marker added to the upper root by hand hides the lowers (cache o
   await within(() => expect(ov.fs.existsSync(`${m}/low.txt`)).toBe(false));
 });
 
-test.failing('known finding R9: an opaque marker added to the upper root by hand hides the lowers at once (cache: false)', async () => {
+test('an opaque marker added to the upper root by hand hides the lowers at once (cache: false)', async () => {
   const { ov, m, l1, u } = stack(false);
   put(`${l1}/low.txt`, 'low');
   put(`${u}/up.txt`, 'up');
@@ -223,8 +224,8 @@ test('walks while another process changes every layer at full speed: no crash, a
   record({ behindBackChanges: changes });
 });
 
-// R22 (the uncommitted index cache after 0710e3f): a file that readFile creates (flag 'a+')
-// through the overlay itself must be seen by the next call, like any other change.
+// A file that readFile creates (flag 'a+') through the overlay itself is a change to a layer
+// directory like any other: the directory index must count it, so the next call sees it.
 test('a file created by readFile with flag a+ through the overlay is seen at once', async () => {
   const { ov, m } = stack();
   expect(ov.fs.readFileSync(`${m}/made-by-read`, { flag: 'a+' }).length).toBe(0);

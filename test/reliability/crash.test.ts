@@ -257,7 +257,7 @@ test('SIGKILL before every mutating fs call of an operation: every path before-o
 // for the source before the materialized copy was renamed into place; a crash between the two
 // lost the directory from the merged view. Renames now put the destination in place first and
 // hide the source last (a whiteout is written first only where the upper entry still hides it).
-test('known finding R1: a rename killed at any point leaves the entry at its source or its destination (never lost)', async () => {
+test('fixed finding R1: a rename killed at any point leaves the entry at its source or its destination (never lost)', async () => {
   const t = await runSystematic();
   show('R1', t.lostFailures);
   expect(t.lostFailures).toEqual([]);

@@ -227,7 +227,7 @@ test(`ENOSPC on a 4 MiB tmpfs upper: each operation succeeds whole or fails leav
 // FINDING R4, fixed: the work directory was created with an async recursive mkdir, which Node
 // reports as ENOENT when the real error is ENOSPC. It is now made with a plain mkdir.
 for (const finding of ['R2', 'R3', 'R4']) {
-  test(`known finding ${finding}: under ENOSPC, fails leaving nothing behind, with ENOSPC`, async () => {
+  test(`fixed finding ${finding}: under ENOSPC, fails leaving nothing behind, with ENOSPC`, async () => {
     if (mountRefused) return skip(`ENOSPC cases: ${mountRefused}`);
     const out = await exercise(CASES.filter((c) => c.finding === finding), rng(SEED ^ 0xe05d), scale(0, 4));
     record({ enospcCases: out.enospc, partialFiles: out.partial, lowerChanges: out.lowerChanges });

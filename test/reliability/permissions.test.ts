@@ -131,7 +131,7 @@ describeRoot('as an unprivileged user', () => {
   // from the work directory across mounts) instead of EROFS; createOverlay cannot tell the
   // mounts apart (same st_dev). Renames between the work directory and the upper now report
   // EXDEV as EROFS when the upper is read-only.
-  test('known finding R6: upper alone on a read-only bind mount (default work directory beside it): EROFS, nothing half-done', async () => {
+  test('fixed finding R6: upper alone on a read-only bind mount (default work directory beside it): EROFS, nothing half-done', async () => {
     const only = build('ro-upper', { defaultWorkdir: true });
     const refused = bindReadOnly(only.u);
     if (refused) return skip(`EROFS cases: ${refused}`);
@@ -145,7 +145,7 @@ describeRoot('as an unprivileged user', () => {
 
   // FINDING R3 (also under ENOSPC), fixed: mkdir over a whiteout and a directory rename left
   // their temporary in the work directory when the final step was refused; they now roll back.
-  test('known finding R3: upper 0500: mkdir over a whiteout and a directory rename leave no temporary', async () => {
+  test('fixed finding R3: upper 0500: mkdir over a whiteout and a directory rename leave no temporary', async () => {
     const upper0500 = build('upper-0500-r3');
     fs.chmodSync(upper0500.u, 0o500);
     const scenarios: Scenario[] = [{ name: 'upper 0500 (R3)', built: upper0500, ops: ['mkdirOverWhiteout', 'mkdirOverWhiteoutAsync', 'renameLowerDir'], expect: 'EACCES' }];
@@ -167,11 +167,11 @@ describeRoot('as an unprivileged user', () => {
     expect(await runScenarios(scenarios, 'EPERM')).toEqual([]);
   });
 
-  // FINDING R8: the overlay's own I/O goes through graceful-fs, whose chmod/chown/lchown
+  // FINDING R8 (fixed): the overlay's own I/O goes through graceful-fs, whose chmod/chown/lchown
   // polyfills swallow EPERM and EINVAL for non-root users: a refused chmod through ov.fs
-  // reports success and changes nothing (Node's fs.chmodSync throws EPERM). Remove `.failing`
-  // once fixed.
-  test.failing('known finding R8: chmod refused with EPERM (immutable upper file) reports EPERM, as Node does', async () => {
+  // reported success and changed nothing (Node's fs.chmodSync throws EPERM). The overlay now
+  // uses Node's own chmod/chown/lchown (lib/real-fs.ts).
+  test('fixed finding R8: chmod refused with EPERM (immutable upper file) reports EPERM, as Node does', async () => {
     const imm = build('immutable-r8');
     fs.writeFileSync(path.join(imm.u, 'solo.txt'), 'solo\n');
     try {
@@ -187,7 +187,7 @@ describeRoot('as an unprivileged user', () => {
   // unlink of an upper file that shadows a lower one left a stray whiteout; a refused rename of a
   // lower file left its copy-up and a whiteout for the source. Each step is now taken back when
   // a later one fails (lib/undo.ts).
-  test('known finding R5: immutable upper file shadowing a lower one: a refused unlink leaves no whiteout behind', async () => {
+  test('fixed finding R5: immutable upper file shadowing a lower one: a refused unlink leaves no whiteout behind', async () => {
     const imm = build('immutable-r5');
     fs.writeFileSync(path.join(imm.u, 'imm.txt'), 'upper imm\n');
     try {
@@ -209,7 +209,7 @@ describeRoot('as an unprivileged user', () => {
   // FINDING R7 (with R8), fixed: chown that the user may not make copied the file up first, then
   // the refusal (EPERM) was swallowed (R8). chown and lchown now apply chown(2)'s permission rule
   // before copying up, as the kernel does: EPERM, and nothing copied up.
-  test('known finding R7: chown refused to an unprivileged user (EPERM) copies nothing up', async () => {
+  test('fixed finding R7: chown refused to an unprivileged user (EPERM) copies nothing up', async () => {
     const plain = build('chown');
     const scenarios: Scenario[] = [{ name: 'chown as nobody (R7)', built: plain, ops: ['chownLower'], expect: 'EPERM' }];
     expect(await runScenarios(scenarios, 'R7')).toEqual([]);

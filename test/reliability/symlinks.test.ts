@@ -194,9 +194,6 @@ test('no change through a link ever reaches a lower layer: where plain fs would 
     const want = await run(f, b.xfs, b.mnt);
     const plainWritesLower = common.diffKeys(common.checksumDirs(b.lowers), bSums).length > 0;
     for (const l of b.lowers) unmount(l);
-    // FINDING R17: inside jest's module sandbox, errors from Node's fs fail `instanceof Error`
-    // (another realm), and mkdir -p crashes with a TypeError: see its own test below.
-    if (/^mkdir -p/.test(label) && got.includes('st.isDirectory is not a function')) continue;
     if (plainWritesLower ? !['EROFS', 'EXDEV'].includes(got) : got !== want && got !== 'EROFS' && !(want === 'EROFS' && got === 'EXDEV')) {
       failures.push(`${label}: overlay ${got}, plain fs with the lowers read-only ${want}${plainWritesLower ? ' (writing into the lower)' : ''}`);
     }
@@ -245,12 +242,12 @@ test('an explicit write through a link to a target outside every layer changes t
   record({ symlinkCases: 1 });
 });
 
-// FINDING R17: lib/ops/names.ts tells a Stats from an error with `instanceof Error`; errors from
-// Node's fs come from another realm inside jest's module sandbox (and vm contexts), so there
-// mkdir -p over a path it cannot create (here: into a lower layer through a link) crashes with
-// "TypeError: st.isDirectory is not a function" instead of failing like Node. Remove `.failing`
-// once fixed.
-test.failing('known finding R17: mkdir -p through a link into a lower layer fails like Node, also inside a jest sandbox (no TypeError)', () => {
+// FINDING R17 (fixed): lib/ops/names.ts told a Stats from an error with `instanceof Error`;
+// errors from Node's fs come from another realm inside jest's module sandbox (and vm contexts),
+// so there mkdir -p over a path it cannot create (here: into a lower layer through a link)
+// crashed with "TypeError: st.isDirectory is not a function" instead of failing like Node.
+// The result is tagged now (and the other cross-realm checks go by shape: test/semantics/realms.test.ts).
+test('fixed finding R17: mkdir -p through a link into a lower layer fails like Node, also inside a jest sandbox (no TypeError)', () => {
   const a = universe(path.join(root, 'ua'), false);
   let err: unknown;
   try {

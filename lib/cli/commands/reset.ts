@@ -30,6 +30,14 @@ function upperPaths(upper: string, rel: string): string[] {
  */
 function pruneParents(ov: Overlay, rel: string): void {
   const lowers = createOverlay({ mountpoint: ov.mountpoint, lower: [...ov.lower] });
+  try {
+    pruneWith(lowers, ov, rel);
+  } finally {
+    lowers.close();
+  }
+}
+
+function pruneWith(lowers: Overlay, ov: Overlay, rel: string): void {
   for (let dir = path.dirname(rel); dir !== '.' && dir !== ''; dir = path.dirname(dir)) {
     const real = path.join(ov.upper!, dir);
     const raw = readLayerDir(real);

@@ -56,7 +56,7 @@ export const run: Command = {
     if (selected !== undefined && overlays.length > 1) overlays = overlays.filter((o) => o.options.mountpoint === path.resolve(ctx.cwd, selected));
     if (overlays.length === 0) throw new CliError(`no configured overlay has the mountpoint ${path.resolve(ctx.cwd, selected!)}`);
     // Check the layers here, so a mistake is one line from us rather than a failed preload.
-    for (const o of overlays) createOverlay(o.options);
+    for (const o of overlays) createOverlay(o.options).close();
     const env: NodeJS.ProcessEnv = { ...ctx.env };
     delete env.OVERLAY_FS_OPTIONS;
     delete env.OVERLAY_FS_MOUNTPOINT;

@@ -118,6 +118,14 @@ function choose(all: ConfiguredOverlay[], ctx: Context, pick: PickOptions): Conf
   throw new CliError(`${all[0].source} lists ${all.length} overlays (mountpoints ${list()}); pick one with --mount`);
 }
 
+/** Overlays opened for the command being run, closed when it ends (closeTargets). */
+const opened: Overlay[] = [];
+
+/** Close the overlays openTarget made (the command is over). */
+export function closeTargets(): void {
+  for (const ov of opened.splice(0)) ov.close();
+}
+
 export function openTarget(ctx: Context, pick: PickOptions = {}): Target {
   const all = configuredOverlays(ctx, pick);
   const chosen = choose(all, ctx, pick);
@@ -125,6 +133,7 @@ export function openTarget(ctx: Context, pick: PickOptions = {}): Target {
   let ov: Overlay;
   try {
     ov = createOverlay(options);
+    opened.push(ov);
   } catch (err) {
     const e = err as Error & { code?: string };
     if (chosen.source !== 'flags' && typeof e.code === 'string' && e.code.startsWith('ERR_OVERLAY_')) {

@@ -64,7 +64,11 @@ export function upperChanges(ov: Overlay): Change[] {
       }
     }
   };
-  walk('');
+  try {
+    walk('');
+  } finally {
+    lowers.close();
+  }
   return out.sort((a, b) => byPath(a.path, b.path));
 }
 

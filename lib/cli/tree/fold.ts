@@ -108,7 +108,11 @@ export function foldIntoLower(ov: Overlay, n: number, stderr: NodeJS.WriteStream
       result.moved++;
     }
   };
-  fold('', readLayerDir(upper)!.opaque);
+  try {
+    fold('', readLayerDir(upper)!.opaque);
+  } finally {
+    belowOv?.close();
+  }
   for (const name of fs.readdirSync(upper)) removeAny(path.join(upper, name));
   progress.done();
   return result;
