@@ -3,9 +3,9 @@ import * as fs from 'fs';
 import { io, lstatOrNull, type Io } from '../io';
 import { fsError } from '../errors';
 import { locate, locateEntry, locateParent, dotsDirectory, requireUpper, type Target } from './target';
-import { copyUpParents } from '../copyup';
+import { copyUpParents, tempPath, publish } from '../copyup';
 import { statsOf } from '../router/resolve';
-import { clearWhiteout, clearKernelWhiteout } from '../layers/marks';
+import { clearWhiteout } from '../layers/marks';
 import { isReserved } from '../layers/whiteout';
 import { reservedName, truncate, writeFile } from './open';
 import { unlink } from './names';
@@ -69,9 +69,24 @@ export function* copyFile(s: Target, d: Target, mode = 0): Io<void> {
   }
   if (rd.kind === 'external') return yield* io.copyFile(from, rd.real, mode);
   const dir = yield* copyUpParents(rd);
-  yield* clearKernelWhiteout(dir, rd.name);
   // The upper copy is a new file: never clone-force (FICLONE_FORCE) across layers' file systems.
-  yield* io.copyFile(from, dir + '/' + rd.name, mode & ~fs.constants.COPYFILE_FICLONE_FORCE);
+  const copyMode = mode & ~fs.constants.COPYFILE_FICLONE_FORCE;
+  if (rd.found && rd.found.layer === rd.stack.upper) {
+    // An upper file is overwritten in place, as on plain fs (its other hard links see the copy).
+    yield* io.copyFile(from, rd.found.real, copyMode);
+    return;
+  }
+  // A new upper file: copied in the work directory and put in place with one rename, so a
+  // failure or a crash half-way through the data never shows a partial file over the lower
+  // one (the rename also replaces a kernel whiteout at the name).
+  const tmp = yield* tempPath(rd.stack);
+  try {
+    yield* io.copyFile(from, tmp, copyMode);
+    yield* publish(tmp, dir + '/' + rd.name);
+  } catch (err) {
+    try { yield* io.rm(tmp, { force: true }); } catch { /* keep the first error */ }
+    throw err;
+  }
   yield* clearWhiteout(dir, rd.name);
 }
 

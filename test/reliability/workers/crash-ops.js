@@ -69,6 +69,7 @@ function opGroups() {
     [{ op: 'unlink', p: 'docs/y.txt' }],
     [{ op: 'rename', p: 'up/dir', to: 'tree/d2/updir' }],
     [{ op: 'rename', p: 'tree/d2/h1', to: 'tree/d2/h2' }],
+    [{ op: 'copy', p: 'big/b.bin', to: 'tree/d3/i1' }],
   ];
 }
 
@@ -90,6 +91,7 @@ async function runOp(xfs, m, o, form) {
     case 'rm': return call('rm', P(o.p), { recursive: true });
     case 'mkdir': return call('mkdir', P(o.p));
     case 'symlink': return call('symlink', o.target, P(o.p));
+    case 'copy': return call('copyFile', P(o.p), P(o.to));
     default: throw new Error('unknown op ' + o.op);
   }
 }
