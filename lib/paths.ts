@@ -34,7 +34,8 @@ export function parsePath(p: unknown): PathInput | null {
   return { abs: path.resolve(s), shown: s, slash: /\/\.?$/.test(s) && s !== '/', dots: /(^|\/)\.\.?\/*$/.test(s) };
 }
 
-function isNormalAbsolute(s: string): boolean {
+/** An absolute path already in normal form (its own path.resolve()). */
+export function isNormalAbsolute(s: string): boolean {
   const n = s.length;
   if (s.charCodeAt(0) !== 47 || n < 2 || s.charCodeAt(n - 1) === 47) return false;
   for (let i = 0; i !== -1; i = s.indexOf('/', i + 1)) {

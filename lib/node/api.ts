@@ -8,7 +8,7 @@ import * as util from 'util';
 import * as path from 'path';
 import type * as fsTypes from 'fs';
 import { original, originalPromises } from '../real-fs';
-import { parsePath } from '../paths';
+import { parsePath, isNormalAbsolute } from '../paths';
 import { runSync, runAsync, type Io } from '../io';
 import { withPaths } from '../errors';
 import { PASS_TO_NODE } from '../ops/flags';
@@ -88,7 +88,18 @@ export function buildFs(table: MountTable): typeof fsTypes {
     const origSync = original[name + 'Sync'] as AnyFn;
     const origCallback = original[name] as AnyFn;
     const origPromise = originalPromises[name] as AnyFn;
+    const quick = route.quick;
     const sync = named(name + 'Sync', function (this: unknown, ...args: unknown[]) {
+      if (quick !== undefined) {
+        const p = args[0];
+        // A plain absolute path: the mount table alone decides (the fast path for remembered reads).
+        if (typeof p === 'string' && isNormalAbsolute(p)) {
+          const stack = table.find(p);
+          if (stack === null) return origSync.apply(this, args);
+          const r = quick(stack, p, args);
+          if (r !== read.SLOW) return r;
+        }
+      }
       const targets = targetsOf(args, paths);
       if (!targets) return origSync.apply(this, args);
       try {
@@ -153,6 +164,13 @@ export function buildFs(table: MountTable): typeof fsTypes {
 
   // exists: never throws; the callback gets a boolean only.
   api.existsSync = named('existsSync', function (this: unknown, ...args: unknown[]) {
+    const p = args[0];
+    if (typeof p === 'string' && isNormalAbsolute(p)) {
+      const stack = table.find(p);
+      if (stack === null) return original.existsSync.apply(this, args as [fsTypes.PathLike]);
+      const r = read.existsQuick(stack, p);
+      if (r !== read.SLOW) return r;
+    }
     const targets = targetsOf(args, [0]);
     if (!targets) return original.existsSync.apply(this, args as [fsTypes.PathLike]);
     try { return runSync(read.exists(targets[0])); } catch { return false; }

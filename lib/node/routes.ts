@@ -23,10 +23,12 @@ export interface Route {
    * the target first; JS realpath absolute paths; opendirSync no path at all.
    */
   readonly shows?: 'symlink' | 'absolute' | 'no-path-when-sync';
+  /** The sync form's fast path for remembered reads (lib/ops/read.ts `*Quick`). */
+  readonly quick?: read.Quick;
 }
 
 export const ROUTES: readonly Route[] = [
-  { name: 'access', paths: [0], op: read.access },
+  { name: 'access', paths: [0], op: read.access, quick: read.accessQuick },
   { name: 'appendFile', paths: [0], op: opening.appendFile },
   { name: 'chmod', paths: [0], op: meta.chmod },
   { name: 'chown', paths: [0], op: meta.chown },
@@ -34,19 +36,19 @@ export const ROUTES: readonly Route[] = [
   { name: 'cp', paths: [0, 1], op: copy.cp },
   { name: 'lchown', paths: [0], op: meta.lchown },
   { name: 'link', paths: [0, 1], op: names.link },
-  { name: 'lstat', paths: [0], op: read.lstat },
+  { name: 'lstat', paths: [0], op: read.lstat, quick: read.lstatQuick },
   { name: 'lutimes', paths: [0], op: meta.lutimes },
   { name: 'mkdir', paths: [0], op: names.mkdir },
   { name: 'mkdtemp', paths: [0], op: names.mkdtemp },
   { name: 'open', paths: [0], op: opening.open },
   { name: 'opendir', paths: [0], op: read.opendir, shows: 'no-path-when-sync' },
   { name: 'readdir', paths: [0], op: read.readdir },
-  { name: 'readFile', paths: [0], op: read.readFile },
+  { name: 'readFile', paths: [0], op: read.readFile, quick: read.readFileQuick },
   { name: 'readlink', paths: [0], op: read.readlink },
   { name: 'rename', paths: [0, 1], op: names.rename },
   { name: 'rm', paths: [0], op: names.rm },
   { name: 'rmdir', paths: [0], op: names.rmdir },
-  { name: 'stat', paths: [0], op: read.stat },
+  { name: 'stat', paths: [0], op: read.stat, quick: read.statQuick },
   { name: 'statfs', paths: [0], op: read.statfs },
   { name: 'symlink', paths: [1], op: names.symlink, shows: 'symlink' },
   { name: 'truncate', paths: [0], op: opening.truncate },

@@ -524,3 +524,21 @@ export function* resolve(stack: Stack, abs: string, follow: boolean, slash = fal
     current = restart!;
   }
 }
+
+/**
+ * The remembered answer for `abs` (absolute, normal, under the mountpoint) when it holds right
+ * now without any I/O: every index it was read from unchanged and within its TTL. Undefined
+ * when the full `resolve` is needed (nothing remembered, something to validate, a symlink to
+ * follow). The Node adapter's fast path for repeated reads (lib/ops/read.ts `*Quick`).
+ */
+export function remembered(stack: Stack, abs: string, follow: boolean): Found | null | undefined {
+  if (!stack.cache) return undefined;
+  const paths = stack.paths;
+  if (paths === undefined || stack.pathsEpoch !== indexEpoch()) return undefined;
+  const e = paths.get(abs);
+  if (e === undefined) return undefined;
+  const f = e.found;
+  if (follow && f !== null && f.kind === 'symlink') return undefined;
+  clock();
+  return check(e) === VALID ? f : undefined;
+}
