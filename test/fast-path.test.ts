@@ -168,3 +168,42 @@ describe('changes behind the back, while the remembered answer is still within i
     expect(ov.fs.statSync(p).size).toBe('changed behind the back'.length);
   });
 });
+
+describe('after the TTL, on the fast path', () => {
+  let before: IndexSettings;
+  beforeEach(() => { before = configureIndex({ ttlMs: 20 }); });
+  afterEach(() => { configureIndex(before); });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  test('unchanged directories are trusted again with one lstat each, without reading them again', async () => {
+    const s = stack();
+    // A directory changed (ctime) within the timestamp granularity of its reading is read again
+    // at its next check ("racy"): let these age first.
+    await sleep(50);
+    const ov = cached(s);
+    const p = `${s.m}/d/e/deep.txt`;
+    expect(ov.fs.readFileSync(p, 'utf8')).toBe('deep');
+    await sleep(40);
+    const calls = countCalls(['lstatSync', 'readdirSync', 'readFileSync'], () => expect(ov.fs.readFileSync(p, 'utf8')).toBe('deep'));
+    expect(calls.readdirSync).toBe(0);
+    expect(calls.readFileSync).toBe(1);
+    // The layer directories the answer came from: the three roots, d in each, e in l2.
+    expect(calls.lstatSync).toBe(7);
+    // Trusted again: the next read makes no check.
+    expect(countCalls(['lstatSync', 'readdirSync'], () => ov.fs.readFileSync(p))).toEqual({ lstatSync: 0, readdirSync: 0 });
+  });
+
+  test('a directory changed behind the back is read again: a new file shadows, a deleted one goes', async () => {
+    const s = stack();
+    const ov = cached(s);
+    expect(ov.fs.readFileSync(`${s.m}/d/middle.txt`, 'utf8')).toBe('middle');
+    expect(ov.fs.existsSync(`${s.m}/d/new.txt`)).toBe(false);
+    fs.writeFileSync(`${s.u}/d/middle.txt`, 'upper now');
+    fs.writeFileSync(`${s.l1}/d/new.txt`, 'new');
+    fs.unlinkSync(`${s.l2}/d/e/deep.txt`);
+    await sleep(40);
+    expect(ov.fs.readFileSync(`${s.m}/d/middle.txt`, 'utf8')).toBe('upper now');
+    expect(ov.fs.existsSync(`${s.m}/d/new.txt`)).toBe(true);
+    expect(ov.fs.statSync(`${s.m}/d/e/deep.txt`, { throwIfNoEntry: false })).toBeUndefined();
+  });
+});
