@@ -798,7 +798,7 @@ function table(report) {
   );
   const index = report.cache === null ? 'none (an engine without one)' : report.cache ? 'on' : 'off (--no-cache)';
   lines.push(`engine: ${report.engine}, directory index ${index}; kernel overlay reference: ${k.available ? 'yes' : `no (${k.reason})`}`);
-  lines.push(`${report.rounds} interleaved rounds per workload, median per side; ratio = side / plain`);
+  lines.push(`${report.rounds} interleaved rounds per workload after a warm-up (at least ${WARM_RUNS} runs and ${WARM_MS} ms per side), median per side; ratio = side / plain`);
   lines.push('');
   const kcol = k.available;
   const head = ['workload', 'plain µs/op', 'overlay µs/op', 'ratio', 'target'];
