@@ -144,6 +144,73 @@ describe('remembered reads give what the full operation gives', () => {
   });
 });
 
+/** outcome() for a promise. */
+async function outcomeAsync(fn: () => Promise<unknown>, mount: string): Promise<string> {
+  let v: unknown;
+  try {
+    v = await fn();
+  } catch (e) {
+    return outcome(() => { throw e; }, mount);
+  }
+  return outcome(() => v, mount);
+}
+
+const PROMISE_CALLS: Array<[string, (xfs: typeof fs, p: string) => Promise<unknown>]> = [
+  ['promises.stat', (x, p) => x.promises.stat(p)],
+  ['promises.stat bigint', (x, p) => x.promises.stat(p, { bigint: true })],
+  ['promises.lstat', (x, p) => x.promises.lstat(p)],
+  ['promises.readFile', (x, p) => x.promises.readFile(p)],
+  ['promises.readFile utf8', (x, p) => x.promises.readFile(p, 'utf8')],
+  ['promises.readFile {encoding}', (x, p) => x.promises.readFile(p, { encoding: 'utf8' })],
+];
+
+describe('remembered reads in the promise forms', () => {
+  test.each(PROMISE_CALLS)('%s: every kind of name, twice, equals the cache-off overlay', async (_label, call) => {
+    const s = stack();
+    const ov = cached(s);
+    const ref = uncached(s);
+    for (let round = 0; round < 2; round++) {
+      for (const name of NAMES) {
+        expect(`${name}: ${await outcomeAsync(() => call(ov.fs, `${s.m}/${name}`), s.m)}`)
+          .toBe(`${name}: ${await outcomeAsync(() => call(ref.fs, `${s.mc}/${name}`), s.mc)}`);
+      }
+    }
+  });
+
+  test('a remembered hit makes only the real call, never a synchronous one', async () => {
+    const s = stack();
+    const ov = cached(s);
+    const p = `${s.m}/d/bottom.txt`;
+    await ov.fs.promises.stat(p);
+    const names = ['lstat', 'lstatSync', 'readFile', 'readFileSync', 'readdirSync', 'readdir'];
+    const counts: Record<string, number> = {};
+    const orig: Record<string, unknown> = {};
+    for (const n of names) {
+      counts[n] = 0;
+      orig[n] = real[n];
+      const f = real[n] as (...a: unknown[]) => unknown;
+      real[n] = function (this: unknown, ...a: unknown[]) { counts[n]++; return f.apply(this, a); };
+    }
+    try {
+      expect((await ov.fs.promises.stat(p)).size).toBe(6);
+      expect(await ov.fs.promises.readFile(p, 'utf8')).toBe('bottom');
+    } finally {
+      for (const n of names) real[n] = orig[n];
+    }
+    expect(counts).toEqual({ lstat: 1, lstatSync: 0, readFile: 1, readFileSync: 0, readdirSync: 0, readdir: 0 });
+  });
+
+  test('a file deleted behind the back: the promise rejects with ENOENT naming the merged path', async () => {
+    const s = stack();
+    const ov = cached(s);
+    const p = `${s.m}/d/bottom.txt`;
+    await ov.fs.promises.readFile(p);
+    fs.unlinkSync(`${s.l1}/d/bottom.txt`);
+    await expect(ov.fs.promises.stat(p)).rejects.toMatchObject({ code: 'ENOENT', path: p });
+    await expect(ov.fs.promises.readFile(p)).rejects.toMatchObject({ code: 'ENOENT', path: p });
+  });
+});
+
 describe('changes behind the back, while the remembered answer is still within its TTL', () => {
   test('a file deleted from its lower: stat/readFile fail with ENOENT naming the merged path; exists says false', () => {
     const s = stack();

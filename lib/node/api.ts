@@ -119,7 +119,23 @@ export function buildFs(table: MountTable): typeof fsTypes {
         (err) => (err === PASS_TO_NODE ? origCallback.apply(this, args) : (cb as AnyFn)(present(err, route, args, targets, 'async'))),
       );
     });
+    const quickAsync = route.quickAsync;
     const promise = origPromise && named(name, async function (this: unknown, ...args: unknown[]) {
+      if (quickAsync !== undefined) {
+        const p = args[0];
+        if (typeof p === 'string' && isNormalAbsolute(p)) {
+          const stack = table.find(p);
+          if (stack === null) return origPromise.apply(this, args);
+          const r = quickAsync(stack, p, args);
+          if (r !== read.SLOW) {
+            try {
+              return await r;
+            } catch {
+              // The full operation below makes the call again and reports what it finds.
+            }
+          }
+        }
+      }
       const targets = targetsOf(args, paths);
       if (!targets) return origPromise.apply(this, args);
       try {

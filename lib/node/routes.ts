@@ -25,6 +25,8 @@ export interface Route {
   readonly shows?: 'symlink' | 'absolute' | 'no-path-when-sync';
   /** The sync form's fast path for remembered reads (lib/ops/read.ts `*Quick`). */
   readonly quick?: read.Quick;
+  /** The promise form's fast path (lib/ops/read.ts `*QuickAsync`). */
+  readonly quickAsync?: read.QuickAsync;
 }
 
 export const ROUTES: readonly Route[] = [
@@ -36,19 +38,19 @@ export const ROUTES: readonly Route[] = [
   { name: 'cp', paths: [0, 1], op: copy.cp },
   { name: 'lchown', paths: [0], op: meta.lchown },
   { name: 'link', paths: [0, 1], op: names.link },
-  { name: 'lstat', paths: [0], op: read.lstat, quick: read.lstatQuick },
+  { name: 'lstat', paths: [0], op: read.lstat, quick: read.lstatQuick, quickAsync: read.lstatQuickAsync },
   { name: 'lutimes', paths: [0], op: meta.lutimes },
   { name: 'mkdir', paths: [0], op: names.mkdir },
   { name: 'mkdtemp', paths: [0], op: names.mkdtemp },
   { name: 'open', paths: [0], op: opening.open },
   { name: 'opendir', paths: [0], op: read.opendir, shows: 'no-path-when-sync' },
   { name: 'readdir', paths: [0], op: read.readdir },
-  { name: 'readFile', paths: [0], op: read.readFile, quick: read.readFileQuick },
+  { name: 'readFile', paths: [0], op: read.readFile, quick: read.readFileQuick, quickAsync: read.readFileQuickAsync },
   { name: 'readlink', paths: [0], op: read.readlink },
   { name: 'rename', paths: [0, 1], op: names.rename },
   { name: 'rm', paths: [0], op: names.rm },
   { name: 'rmdir', paths: [0], op: names.rmdir },
-  { name: 'stat', paths: [0], op: read.stat, quick: read.statQuick },
+  { name: 'stat', paths: [0], op: read.stat, quick: read.statQuick, quickAsync: read.statQuickAsync },
   { name: 'statfs', paths: [0], op: read.statfs },
   { name: 'symlink', paths: [1], op: names.symlink, shows: 'symlink' },
   { name: 'truncate', paths: [0], op: opening.truncate },

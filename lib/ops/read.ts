@@ -323,3 +323,42 @@ export const readFileQuick: Quick = (stack, abs, args) => {
     return SLOW;
   }
 };
+
+/**
+ * The promise form's fast path: the same remembered answer, then the real call made the way
+ * the full operation's async runner makes it (never synchronously). SLOW when not taken here; a promise
+ * that rejects when the real call failed (the caller then runs the full operation).
+ */
+export type QuickAsync = (stack: Stack, abs: string, args: unknown[]) => Promise<unknown> | typeof SLOW;
+
+function statQuickAsyncOf(stack: Stack, abs: string, args: unknown[], follow: boolean): Promise<unknown> | typeof SLOW {
+  let big = false;
+  if (args.length > 1 && args[1] !== undefined) {
+    const o = args[1];
+    if (o === null || typeof o !== 'object') return SLOW;
+    big = (o as StatOpts).bigint === true;
+  }
+  const f = remembered(stack, abs, follow);
+  if (f === undefined || f === null) return SLOW;
+  const merged = f.members.length > 1;
+  return new Promise((resolve, reject) => real.lstat(f.real, big ? BIG : PLAIN, (err: unknown, st: any) => {
+    if (err) return reject(err);
+    if (merged) st.nlink = big ? 1n : 1;
+    resolve(st);
+  }));
+}
+
+const BIG = { bigint: true };
+const PLAIN = { bigint: false };
+
+export const statQuickAsync: QuickAsync = (stack, abs, args) => statQuickAsyncOf(stack, abs, args, true);
+export const lstatQuickAsync: QuickAsync = (stack, abs, args) => statQuickAsyncOf(stack, abs, args, false);
+
+export const readFileQuickAsync: QuickAsync = (stack, abs, args) => {
+  const o = args.length > 1 ? args[1] : undefined;
+  if (o !== undefined && typeof o !== 'string' && (o === null || typeof o !== 'object' || (o as { flag?: unknown }).flag !== undefined || (o as { signal?: unknown }).signal !== undefined)) return SLOW;
+  const f = remembered(stack, abs, true);
+  if (f === undefined || f === null || f.kind !== 'file') return SLOW;
+  // The callback form, as the full operation's runner uses: faster than fs.promises.readFile in Node 20.
+  return new Promise((resolve, reject) => real.readFile(f.real, o as undefined, (err: unknown, data: unknown) => (err ? reject(err) : resolve(data))));
+};
