@@ -66,10 +66,12 @@ export function* discard(stack: Stack, real: string): Io<void> {
   yield* io.rm(tmp, { recursive: true, force: true });
 }
 
-function* applyOwner(p: string, st: fs.Stats, link: boolean): Io<void> {
-  if (!isRoot) return; // only root may give a file away; the kernel copies owner as the mounter
+/** Give `p` the owner of `st` (root only); true when it did. */
+function* applyOwner(p: string, st: { readonly uid: number; readonly gid: number }, link: boolean): Io<boolean> {
+  if (!isRoot) return false; // only root may give a file away; the kernel copies owner as the mounter
   if (link) yield* io.lchown(p, st.uid, st.gid);
   else yield* io.chown(p, st.uid, st.gid);
+  return true;
 }
 
 function* applyTimes(p: string, st: fs.Stats | fs.BigIntStats, link: boolean): Io<void> {
@@ -196,23 +198,27 @@ export function* copyUpChanged(res: Merged, withData: boolean, change: (tmp: str
  * permitted, and times. Not atomic by itself: callers copy to a temporary name.
  */
 export function* cloneEntry(from: { readonly real: string; stats?: fs.Stats }, to: string, withData = true): Io<void> {
-  const st = yield* statsOf(from);
-  // The times to the nanosecond, read before the copy reads the data (and may touch atime).
+  // One lstat for everything: type, mode, owner, and the times to the nanosecond (read before
+  // the copy reads the data and may touch the atime).
   const times = (yield* io.lstat(from.real, { bigint: true })) as unknown as fs.BigIntStats;
-  const link = st.isSymbolicLink();
+  const mode = Number(times.mode) & 0o7777;
+  const link = times.isSymbolicLink();
   if (link) {
     yield* io.symlink(yield* io.readlink(from.real), to);
-  } else if (st.isFile() && !withData) {
+  } else if (times.isFile() && !withData) {
     yield* io.writeFile(to, '', { flag: 'wx', mode: 0o600 });
-  } else if (st.isFile()) {
+  } else if (times.isFile()) {
+    // copyFile gives the copy the source's mode itself (libuv fchmod's the new file).
     yield* io.copyFile(from.real, to, fs.constants.COPYFILE_FICLONE);
-  } else if (st.isFIFO()) {
+  } else if (times.isFIFO()) {
     yield* io.mkfifo(to);
   } else {
     throw fsError('EPERM', 'copyfile'); // sockets and devices: Node cannot make them
   }
-  yield* applyOwner(to, st, link); // before chmod: chown clears setuid/setgid
-  if (!link) yield* io.chmod(to, st.mode & 0o7777);
+  const owned = yield* applyOwner(to, { uid: Number(times.uid), gid: Number(times.gid) }, link);
+  // A chown clears setuid/setgid, so those are set again after it; a FIFO and an empty copy
+  // are made with the umask applied, so they always need their mode.
+  if (!link && (!times.isFile() || !withData || (owned && (mode & 0o6000) !== 0))) yield* io.chmod(to, mode);
   yield* applyTimes(to, times, link);
 }
 

@@ -83,7 +83,8 @@ function isURL(p: unknown): p is URL {
   return Boolean(u?.href && u.protocol && u.auth === undefined && u.path === undefined);
 }
 
-function isNormalAbsolute(s: string): boolean {
+/** An absolute path already in normal form (its own path.resolve()). */
+export function isNormalAbsolute(s: string): boolean {
   const n = s.length;
   if (s.charCodeAt(0) !== 47 || n < 2 || s.charCodeAt(n - 1) === 47) return false;
   for (let i = 0; i !== -1; i = s.indexOf('/', i + 1)) {

@@ -8,7 +8,7 @@ import * as util from 'util';
 import * as path from 'path';
 import type * as fsTypes from 'fs';
 import { original, originalPromises } from '../real-fs';
-import { parsePath, parseInvalidUtf8 } from '../paths';
+import { parsePath, parseInvalidUtf8, isNormalAbsolute } from '../paths';
 import type { MountTable } from '../router/dots';
 import { runSync, runAsync, type Io } from '../io';
 import { withPaths } from '../errors';
@@ -89,7 +89,18 @@ export function buildFs(table: MountTable): typeof fsTypes {
     const origSync = original[name + 'Sync'] as AnyFn;
     const origCallback = original[name] as AnyFn;
     const origPromise = originalPromises[name] as AnyFn;
+    const quick = route.quick;
     const sync = named(name + 'Sync', function (this: unknown, ...args: unknown[]) {
+      if (quick !== undefined) {
+        const p = args[0];
+        // A plain absolute path: the mount table alone decides (the fast path for remembered reads).
+        if (typeof p === 'string' && isNormalAbsolute(p)) {
+          const stack = table.find(p);
+          if (stack === null) return origSync.apply(this, args);
+          const r = quick(stack, p, args);
+          if (r !== read.SLOW) return r;
+        }
+      }
       const targets = targetsOf(args, paths);
       if (!targets) return origSync.apply(this, args);
       try {
@@ -110,7 +121,23 @@ export function buildFs(table: MountTable): typeof fsTypes {
         (err) => (err === PASS_TO_NODE ? origCallback.apply(this, args) : (cb as AnyFn)(present(err, route, args, targets, 'async'))),
       );
     });
+    const quickAsync = route.quickAsync;
     const promise = origPromise && named(name, async function (this: unknown, ...args: unknown[]) {
+      if (quickAsync !== undefined) {
+        const p = args[0];
+        if (typeof p === 'string' && isNormalAbsolute(p)) {
+          const stack = table.find(p);
+          if (stack === null) return origPromise.apply(this, args);
+          const r = quickAsync(stack, p, args);
+          if (r !== read.SLOW) {
+            try {
+              return await r;
+            } catch {
+              // The full operation below makes the call again and reports what it finds.
+            }
+          }
+        }
+      }
       const targets = targetsOf(args, paths);
       if (!targets) return origPromise.apply(this, args);
       const opArgs = pre ? pre(args) : args;
@@ -156,6 +183,13 @@ export function buildFs(table: MountTable): typeof fsTypes {
 
   // exists: never throws; the callback gets a boolean only.
   api.existsSync = named('existsSync', function (this: unknown, ...args: unknown[]) {
+    const p = args[0];
+    if (typeof p === 'string' && isNormalAbsolute(p)) {
+      const stack = table.find(p);
+      if (stack === null) return original.existsSync.apply(this, args as [fsTypes.PathLike]);
+      const r = read.existsQuick(stack, p);
+      if (r !== read.SLOW) return r;
+    }
     const targets = targetsOf(args, [0]);
     if (!targets) return original.existsSync.apply(this, args as [fsTypes.PathLike]);
     try { return runSync(read.exists(targets[0])); } catch { return false; }

@@ -30,10 +30,14 @@ export interface Route {
    * operation runs with. Errors named by the operation itself: `shows: 'own'`.
    */
   readonly pre?: (args: unknown[]) => unknown[];
+  /** The sync form's fast path for remembered reads (lib/ops/read.ts `*Quick`). */
+  readonly quick?: read.Quick;
+  /** The promise form's fast path (lib/ops/read.ts `*QuickAsync`). */
+  readonly quickAsync?: read.QuickAsync;
 }
 
 export const ROUTES: readonly Route[] = [
-  { name: 'access', paths: [0], op: read.access },
+  { name: 'access', paths: [0], op: read.access, quick: read.accessQuick },
   { name: 'appendFile', paths: [0], op: opening.appendFile },
   { name: 'chmod', paths: [0], op: meta.chmod },
   { name: 'chown', paths: [0], op: meta.chown },
@@ -41,19 +45,19 @@ export const ROUTES: readonly Route[] = [
   { name: 'cp', paths: [0, 1], op: cpOps.cp, pre: cpOps.validateCp, shows: 'own' },
   { name: 'lchown', paths: [0], op: meta.lchown },
   { name: 'link', paths: [0, 1], op: names.link },
-  { name: 'lstat', paths: [0], op: read.lstat },
+  { name: 'lstat', paths: [0], op: read.lstat, quick: read.lstatQuick, quickAsync: read.lstatQuickAsync },
   { name: 'lutimes', paths: [0], op: meta.lutimes },
   { name: 'mkdir', paths: [0], op: names.mkdir },
   { name: 'mkdtemp', paths: [0], op: names.mkdtemp },
   { name: 'open', paths: [0], op: opening.open },
   { name: 'opendir', paths: [0], op: read.opendir, shows: 'no-path-when-sync' },
   { name: 'readdir', paths: [0], op: read.readdir },
-  { name: 'readFile', paths: [0], op: read.readFile },
+  { name: 'readFile', paths: [0], op: read.readFile, quick: read.readFileQuick, quickAsync: read.readFileQuickAsync },
   { name: 'readlink', paths: [0], op: read.readlink },
   { name: 'rename', paths: [0, 1], op: names.rename },
   { name: 'rm', paths: [0], op: names.rm },
   { name: 'rmdir', paths: [0], op: names.rmdir },
-  { name: 'stat', paths: [0], op: read.stat },
+  { name: 'stat', paths: [0], op: read.stat, quick: read.statQuick, quickAsync: read.statQuickAsync },
   { name: 'statfs', paths: [0], op: read.statfs },
   { name: 'symlink', paths: [1], op: names.symlink, shows: 'symlink' },
   { name: 'truncate', paths: [0], op: opening.truncate },

@@ -5,11 +5,12 @@ import { io, type Io } from '../io';
 import { fsError, pinPath } from '../errors';
 import { locate, targetFor, type Target } from './target';
 import { listMerged } from './listing';
-import { lookupChild, resolve, statsOf, type Found, type Merged } from '../router/resolve';
+import { lookupChild, remembered, resolve, statsOf, type Found, type Merged } from '../router/resolve';
 import { MergedDir } from '../node/dir';
 import { toFlags, writesData } from './flags';
 import { prepareOpen } from './open';
-import { original } from '../real-fs';
+import { original, real } from '../real-fs';
+import type { Stack } from '../layers/stack';
 
 function absolute(s: string): string {
   return path.isAbsolute(s) ? s : process.cwd() + '/' + s;
@@ -69,7 +70,12 @@ export function* lstatOrUndefined(t: Target, options?: fs.StatOptions) { return 
 
 export function* exists(t: Target): Io<boolean> {
   try {
-    return (yield* statOf(t, true, undefined, 'access', true)) !== undefined;
+    const res = yield* locate(t, true, 'access');
+    // access(F_OK) on the serving entry, as Node's existsSync does: no Stats object to build.
+    if (res.kind === 'external') yield* io.access(res.real, fs.constants.F_OK);
+    else if (res.found === null) return false;
+    else if (res.found.stats === undefined) yield* io.access(res.found.real, fs.constants.F_OK);
+    return true;
   } catch {
     return false;
   }
@@ -260,3 +266,119 @@ export function* openAsBlob(t: Target, options?: unknown): Io<Promise<Blob>> {
   if (!res.found) throw fsError('ENOENT', 'open');
   return (original as any).openAsBlob(res.found.real, options);
 }
+
+// ---- the fast path for remembered reads -------------------------------------------------------
+
+/** Returned by a `*Quick` function: not answered here, run the operation in full. */
+export const SLOW: unique symbol = Symbol('slow');
+
+/**
+ * A `*Quick` function answers a sync read of `abs` (absolute, normal, under `stack`'s
+ * mountpoint; `args` as the caller gave them) from the router's remembered answer alone and
+ * the one real call, or returns SLOW: nothing remembered or valid without I/O, options it does
+ * not take, or any error (the full operation then runs, reports the error with the caller's
+ * paths and tells the index what it found missing). Same results as the full operation.
+ */
+export type Quick = (stack: Stack, abs: string, args: unknown[]) => unknown;
+
+const QUIET = { throwIfNoEntry: false };
+const QUIET_BIG = { throwIfNoEntry: false, bigint: true };
+
+function statQuickOf(stack: Stack, abs: string, args: unknown[], follow: boolean): unknown {
+  let quiet = false;
+  let big = false;
+  if (args.length > 1) {
+    const o = args[1];
+    if (o !== undefined) {
+      if (o === null || typeof o !== 'object') return SLOW;
+      quiet = (o as StatOpts).throwIfNoEntry === false;
+      big = (o as StatOpts).bigint === true;
+    }
+  }
+  const f = remembered(stack, abs, follow);
+  if (f === undefined) return SLOW;
+  if (f === null) return quiet ? undefined : SLOW;
+  let st: any;
+  try {
+    st = real.lstatSync(f.real, big ? QUIET_BIG : QUIET);
+  } catch {
+    return SLOW;
+  }
+  if (st === undefined) return SLOW; // gone behind the overlay's back
+  if (f.members.length > 1) st.nlink = big ? 1n : 1;
+  return st;
+}
+
+export const statQuick: Quick = (stack, abs, args) => statQuickOf(stack, abs, args, true);
+export const lstatQuick: Quick = (stack, abs, args) => statQuickOf(stack, abs, args, false);
+
+export function existsQuick(stack: Stack, abs: string): boolean | typeof SLOW {
+  const f = remembered(stack, abs, true);
+  if (f === undefined) return SLOW;
+  if (f === null) return false;
+  return real.existsSync(f.real) ? true : SLOW;
+}
+
+export const accessQuick: Quick = (stack, abs, args) => {
+  const mode = args.length > 1 && args[1] !== undefined ? args[1] : fs.constants.F_OK;
+  if (typeof mode !== 'number' || (mode & ~(fs.constants.R_OK | fs.constants.X_OK)) !== 0) return SLOW;
+  const f = remembered(stack, abs, true);
+  if (f === undefined || f === null) return SLOW;
+  try {
+    real.accessSync(f.real, mode);
+  } catch {
+    return SLOW;
+  }
+  return undefined;
+};
+
+export const readFileQuick: Quick = (stack, abs, args) => {
+  const o = args.length > 1 ? args[1] : undefined;
+  if (o !== undefined && typeof o !== 'string' && (o === null || typeof o !== 'object' || (o as { flag?: unknown }).flag !== undefined)) return SLOW;
+  const f = remembered(stack, abs, true);
+  if (f === undefined || f === null || f.kind !== 'file') return SLOW;
+  try {
+    return real.readFileSync(f.real, o as undefined);
+  } catch {
+    return SLOW;
+  }
+};
+
+/**
+ * The promise form's fast path: the same remembered answer, then the real call made the way
+ * the full operation's async runner makes it (never synchronously). SLOW when not taken here; a promise
+ * that rejects when the real call failed (the caller then runs the full operation).
+ */
+export type QuickAsync = (stack: Stack, abs: string, args: unknown[]) => Promise<unknown> | typeof SLOW;
+
+function statQuickAsyncOf(stack: Stack, abs: string, args: unknown[], follow: boolean): Promise<unknown> | typeof SLOW {
+  let big = false;
+  if (args.length > 1 && args[1] !== undefined) {
+    const o = args[1];
+    if (o === null || typeof o !== 'object') return SLOW;
+    big = (o as StatOpts).bigint === true;
+  }
+  const f = remembered(stack, abs, follow);
+  if (f === undefined || f === null) return SLOW;
+  const merged = f.members.length > 1;
+  return new Promise((resolve, reject) => real.lstat(f.real, big ? BIG : PLAIN, (err: unknown, st: any) => {
+    if (err) return reject(err);
+    if (merged) st.nlink = big ? 1n : 1;
+    resolve(st);
+  }));
+}
+
+const BIG = { bigint: true };
+const PLAIN = { bigint: false };
+
+export const statQuickAsync: QuickAsync = (stack, abs, args) => statQuickAsyncOf(stack, abs, args, true);
+export const lstatQuickAsync: QuickAsync = (stack, abs, args) => statQuickAsyncOf(stack, abs, args, false);
+
+export const readFileQuickAsync: QuickAsync = (stack, abs, args) => {
+  const o = args.length > 1 ? args[1] : undefined;
+  if (o !== undefined && typeof o !== 'string' && (o === null || typeof o !== 'object' || (o as { flag?: unknown }).flag !== undefined || (o as { signal?: unknown }).signal !== undefined)) return SLOW;
+  const f = remembered(stack, abs, true);
+  if (f === undefined || f === null || f.kind !== 'file') return SLOW;
+  // The callback form, as the full operation's runner uses: faster than fs.promises.readFile in Node 20.
+  return new Promise((resolve, reject) => real.readFile(f.real, o as undefined, (err: unknown, data: unknown) => (err ? reject(err) : resolve(data))));
+};

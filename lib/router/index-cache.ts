@@ -173,9 +173,31 @@ export function childIndex(parent: DirIndex, name: string, realPath: string): Di
   return idx;
 }
 
+/**
+ * Trust an expired index again when its directory is unchanged: one lstat, made here and now
+ * (synchronous in every form, as `ensure`'s always was), with no I/O request to yield. False
+ * when it cannot be trusted without more (changed, racy, missing, unreadable, dropped): `ensure`
+ * then looks again and reads the directory when needed.
+ */
+export function revalidateNow(idx: DirIndex): boolean {
+  if (!idx.loaded || idx.racy || idx.fallback || idx.dead) return false;
+  const t0 = Date.now();
+  let st: fs.Stats | undefined;
+  try {
+    st = real.lstatSync(idx.real, QUIET);
+  } catch {
+    return false;
+  }
+  if (st === undefined || st.mtimeMs !== idx.mtimeMs || st.ctimeMs !== idx.ctimeMs || st.ino !== idx.ino) return false;
+  idx.checkedAt = t0;
+  return true;
+}
+
+const QUIET = { throwIfNoEntry: false };
+
 /** Make an index usable: validate it against its directory, or read the directory again. */
 export function* ensure(idx: DirIndex): Io<void> {
-  if (current(idx)) return;
+  if (current(idx) || revalidateNow(idx)) return;
   const t0 = Date.now();
   let st: fs.Stats | null;
   try {

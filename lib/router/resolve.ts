@@ -18,7 +18,7 @@ import { io, lstatOrNull, type Io } from '../io';
 import { fsError } from '../errors';
 import { isAtOrUnder, relativeTo } from '../paths';
 import {
-  clock, usable, touch, ensure, indexOf, childIndex, indexEpoch, indexGeneration, clockNow, ttl, maxPaths, type DirIndex,
+  clock, usable, touch, ensure, revalidateNow, indexOf, childIndex, indexEpoch, indexGeneration, clockNow, ttl, maxPaths, type DirIndex,
   T_FILE, T_DIR, T_LINK, T_WHITEOUT,
 } from './index-cache';
 import type * as fs from 'fs';
@@ -535,4 +535,29 @@ export function* resolve(stack: Stack, abs: string, follow: boolean, slash = fal
     }
     current = restart!;
   }
+}
+
+/**
+ * The remembered answer for `abs` (absolute, normal, under the mountpoint) when it holds right
+ * now without any I/O: every index it was read from unchanged and within its TTL. Undefined
+ * when the full `resolve` is needed (nothing remembered, something to validate, a symlink to
+ * follow). The Node adapter's fast path for repeated reads (lib/ops/read.ts `*Quick`).
+ */
+export function remembered(stack: Stack, abs: string, follow: boolean): Found | null | undefined {
+  if (!stack.cache) return undefined;
+  const paths = stack.paths;
+  if (paths === undefined || stack.pathsEpoch !== indexEpoch()) return undefined;
+  const e = paths.get(abs);
+  if (e === undefined) return undefined;
+  const f = e.found;
+  if (follow && f !== null && f.kind === 'symlink') return undefined;
+  clock();
+  const state = check(e);
+  if (state === VALID) return f;
+  if (state === INVALID) return undefined;
+  // Expired: trust the indexes again where their directories are unchanged (no I/O request).
+  for (let x: PathEntry | null = e; x !== null; x = x.parent) {
+    for (const d of x.deps) if (!usable(d) && !revalidateNow(d)) return undefined;
+  }
+  return check(e) === VALID ? f : undefined;
 }
