@@ -285,7 +285,10 @@ async function invoke(xfs: typeof fs, c: Call, args: unknown[], extra: unknown[]
 }
 
 async function normalise(xfs: typeof fs, fn: string, v: unknown, base: string): Promise<unknown> {
-  const sub = (s: string) => s.split(base).join('<M>');
+  // Results name the mountpoint absolutely or, for a relative argument, relative to the cwd
+  // (which need not contain the absolute form: a checkout under /tmp reaches it by `../`).
+  const rel = path.relative(process.cwd(), base);
+  const sub = (s: string) => (path.isAbsolute(s) ? s.split(base) : s.split(rel)).join('<M>');
   if (v === undefined || v === null || typeof v === 'boolean' || typeof v === 'number' && fn !== 'open') return v === undefined ? 'undefined' : v;
   if (fn === 'open') {
     if (typeof v === 'number') xfs.closeSync(v);
