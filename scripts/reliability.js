@@ -119,7 +119,7 @@ out.push('');
 out.push(`overlay-fs reliability: ${long ? 'long (release) run' : 'CI slice'}, seed ${effectiveSeed}, node ${process.version}, ${seconds} s`);
 if (results) out.push(`jest: ${results.numPassedTests} passed, ${results.numFailedTests} failed, ${results.numPendingTests} skipped, in ${results.numTotalTestSuites} files`);
 for (const [k, v] of rows) out.push(`  ${k.padEnd(44)} ${v}`);
-out.push(`  known engine findings still open: ${knownOpen.length ? [...new Set(knownOpen)].sort((a, b) => a.slice(1) - b.slice(1)).join(', ') : 'none'}  (.scratch/reliability-findings.md; their tests are marked failing)`);
+out.push(`  known engine findings still open: ${knownOpen.length ? [...new Set(knownOpen)].sort((a, b) => a.slice(1) - b.slice(1)).join(', ') : 'none'}  (tests marked test.failing in test/reliability/)`);
 for (const s of new Set(skipped)) out.push(`  skipped: ${s}`);
 const broken = f('lowerChanges') > 0 || f('partialFiles') > 0;
 const status = jest.status !== 0 ? jest.status ?? 1 : broken ? 1 : 0;

@@ -253,7 +253,7 @@ test('SIGKILL before every mutating fs call of an operation: every path before-o
   expect(t.kills).toBeGreaterThan(0);
 });
 
-// FINDING R1 (.scratch/reliability-findings.md), fixed: a directory rename wrote the whiteout
+// FINDING R1, fixed: a directory rename wrote the whiteout
 // for the source before the materialized copy was renamed into place; a crash between the two
 // lost the directory from the merged view. Renames now put the destination in place first and
 // hide the source last (a whiteout is written first only where the upper entry still hides it).

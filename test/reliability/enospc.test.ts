@@ -72,7 +72,7 @@ interface Case {
   perPath?: boolean;
   /** Forms to run (default: all three, one picked per level). */
   forms?: Form[];
-  /** A known engine finding this case reproduces (.scratch/reliability-findings.md). */
+  /** The engine finding this case reproduced (its FINDING comment is below the cases). */
   finding?: string;
 }
 
