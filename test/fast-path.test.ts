@@ -142,6 +142,34 @@ describe('remembered reads give what the full operation gives', () => {
     expect(() => ov.fs.statSync(`${s.m}/d/top.txt/`)).toThrow(expect.objectContaining({ code: 'ENOTDIR' }));
     expect(ov.fs.existsSync(`${s.m}/d/bottom.txt/`)).toBe(false);
   });
+
+  test('a path of PATH_MAX bytes or more fails ENAMETOOLONG, as Node does, even once the router has remembered it', async () => {
+    const s = stack();
+    // A virtual mountpoint near PATH_MAX over short layers: the real paths stay short.
+    const m = `${path.dirname(s.m)}/${Array(20).fill('v'.repeat(203)).join('/')}`;
+    const ov = createOverlay({ mountpoint: m, upper: s.u, lower: [s.l2, s.l1], workdir: s.w });
+    const p = `${m}/d/bottom.txt`;
+    expect(Buffer.byteLength(p)).toBeGreaterThanOrEqual(4096);
+    // realpath walks the path one component at a time (no PATH_MAX on its input), as the C library does.
+    expect(ov.fs.realpathSync.native(p)).toBe(p);
+    const code = (fn: () => unknown) => { try { fn(); return 'ok'; } catch (e) { return (e as NodeJS.ErrnoException).code; } };
+    const codeAsync = async (fn: () => Promise<unknown>) => { try { await fn(); return 'ok'; } catch (e) { return (e as NodeJS.ErrnoException).code; } };
+    expect({
+      stat: code(() => ov.fs.statSync(p)),
+      statQuiet: code(() => ov.fs.statSync(p, { throwIfNoEntry: false })),
+      lstat: code(() => ov.fs.lstatSync(p)),
+      access: code(() => ov.fs.accessSync(p)),
+      readFile: code(() => ov.fs.readFileSync(p)),
+      exists: ov.fs.existsSync(p),
+      promiseStat: await codeAsync(() => ov.fs.promises.stat(p)),
+      promiseLstat: await codeAsync(() => ov.fs.promises.lstat(p)),
+      promiseReadFile: await codeAsync(() => ov.fs.promises.readFile(p)),
+    }).toEqual({
+      stat: 'ENAMETOOLONG', statQuiet: 'ENAMETOOLONG', lstat: 'ENAMETOOLONG', access: 'ENAMETOOLONG', readFile: 'ENAMETOOLONG', exists: false,
+      promiseStat: 'ENAMETOOLONG', promiseLstat: 'ENAMETOOLONG', promiseReadFile: 'ENAMETOOLONG',
+    });
+    ov.close();
+  });
 });
 
 /** outcome() for a promise. */

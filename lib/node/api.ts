@@ -8,7 +8,7 @@ import * as util from 'util';
 import * as path from 'path';
 import type * as fsTypes from 'fs';
 import { original, originalPromises } from '../real-fs';
-import { parsePath, parseInvalidUtf8, isNormalAbsolute } from '../paths';
+import { parsePath, parseInvalidUtf8, isNormalAbsolute, pathTooLong } from '../paths';
 import type { MountTable } from '../router/dots';
 import { runSync, runAsync, type Io } from '../io';
 import { withPaths } from '../errors';
@@ -94,7 +94,8 @@ export function buildFs(table: MountTable): typeof fsTypes {
       if (quick !== undefined) {
         const p = args[0];
         // A plain absolute path: the mount table alone decides (the fast path for remembered reads).
-        if (typeof p === 'string' && isNormalAbsolute(p)) {
+        // Not one of PATH_MAX bytes or more: that fails ENAMETOOLONG, remembered or not.
+        if (typeof p === 'string' && isNormalAbsolute(p) && !pathTooLong(p)) {
           const stack = table.find(p);
           if (stack === null) return origSync.apply(this, args);
           const r = quick(stack, p, args);
@@ -125,7 +126,7 @@ export function buildFs(table: MountTable): typeof fsTypes {
     const promise = origPromise && named(name, async function (this: unknown, ...args: unknown[]) {
       if (quickAsync !== undefined) {
         const p = args[0];
-        if (typeof p === 'string' && isNormalAbsolute(p)) {
+        if (typeof p === 'string' && isNormalAbsolute(p) && !pathTooLong(p)) {
           const stack = table.find(p);
           if (stack === null) return origPromise.apply(this, args);
           const r = quickAsync(stack, p, args);
@@ -184,7 +185,7 @@ export function buildFs(table: MountTable): typeof fsTypes {
   // exists: never throws; the callback gets a boolean only.
   api.existsSync = named('existsSync', function (this: unknown, ...args: unknown[]) {
     const p = args[0];
-    if (typeof p === 'string' && isNormalAbsolute(p)) {
+    if (typeof p === 'string' && isNormalAbsolute(p) && !pathTooLong(p)) {
       const stack = table.find(p);
       if (stack === null) return original.existsSync.apply(this, args as [fsTypes.PathLike]);
       const r = read.existsQuick(stack, p);

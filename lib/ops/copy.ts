@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import { io, lstatOrNull, type Io } from '../io';
 import { fsError } from '../errors';
 import { locate, locateEntry, locateParent, dotsDirectory, requireUpper, type Target } from './target';
-import { copyUpParents, tempPath, publish } from '../copyup';
+import { copyUpParents, copyUpChanged, tempPath, publish } from '../copyup';
 import { statsOf } from '../router/resolve';
 import { clearWhiteout } from '../layers/marks';
 import { isReserved } from '../layers/whiteout';
@@ -74,6 +74,15 @@ export function* copyFile(s: Target, d: Target, mode = 0): Io<void> {
   if (rd.found && rd.found.layer === rd.stack.upper) {
     // An upper file is overwritten in place, as on plain fs (its other hard links see the copy).
     yield* io.copyFile(from, rd.found.real, copyMode);
+    return;
+  }
+  if (rd.found && rd.found.kind === 'file') {
+    // A lower file: libuv opens it for writing (a copy-up, which keeps its owner and leaves the
+    // parent's times), truncates it, copies and gives it the source's mode. Made on the copy in
+    // the work directory and published with one rename (see copyUpChanged).
+    if (yield* copyUpChanged(rd, false, (tmp) => io.copyFile(from, tmp, copyMode))) return;
+    // The upper holds it meanwhile (another task or process): overwritten in place.
+    yield* io.copyFile(from, dir + '/' + rd.name, copyMode);
     return;
   }
   // A new upper file: copied in the work directory and put in place with one rename, so a

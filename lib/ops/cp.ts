@@ -21,7 +21,7 @@ import { types } from 'util';
 import type * as fs from 'fs';
 import { io, type Io } from '../io';
 import { withPaths } from '../errors';
-import { isAtOrUnder, parsePath } from '../paths';
+import { isAtOrUnder, parsePath, parseInvalidUtf8 } from '../paths';
 import { original } from '../real-fs';
 import type { Target } from './target';
 import { copyFile } from './copy';
@@ -121,14 +121,17 @@ interface Run {
   readonly opts: CpOptions;
   readonly sync: boolean;
   readonly stacks: Array<Target['stack']>;
+  /** Every mount (from the caller's targets): a `..` walk that leaves one is placed again. */
+  readonly mounts: Target['mounts'];
 }
 
 /** The Target of a path value, in whichever of the two overlays holds it. */
 function at(run: Run, p: P): Target {
-  const parsed = parsePath(p);
+  // As the router parses it: a Buffer that is not UTF-8 fails EILSEQ under a mount.
+  const parsed = parsePath(p) ?? parseInvalidUtf8(p);
   if (parsed === null) return { abs: String(p), shown: String(p), slash: false, stack: null };
-  const stack = run.stacks.find((s) => s !== null && isAtOrUnder(parsed.abs, s.mount)) ?? null;
-  return { ...parsed, stack };
+  const stack = run.mounts ? run.mounts.find(parsed.abs) : run.stacks.find((s) => s !== null && isAtOrUnder(parsed.abs, s.mount)) ?? null;
+  return { ...parsed, stack, mounts: run.mounts };
 }
 
 /** One fs step; its error names `p` (and `dest`) as Node's step would. */
@@ -143,7 +146,7 @@ function* step<T>(g: Io<T>, p: P | null, dest?: P): Io<T> {
 const code = (err: unknown) => (err as { code?: string } | null)?.code;
 
 export function* cp(_s: Target, _d: Target, opts: CpOptions): Io<void> {
-  const run: Run = { opts, sync: (yield* io.form()) === 'sync', stacks: [_s.stack, _d.stack] };
+  const run: Run = { opts, sync: (yield* io.form()) === 'sync', stacks: [_s.stack, _d.stack], mounts: _s.mounts ?? _d.mounts };
   const { src, dest } = opts[RAW];
   const checked = yield* checkPaths(run, src, dest);
   if (checked === null) return;

@@ -7,9 +7,9 @@ import * as path from 'path';
 import type * as fs from 'fs';
 import { original } from '../real-fs';
 import { runSync } from '../io';
-import { resolve, type Resolved } from '../router/resolve';
+import type { Resolved } from '../router/resolve';
 import { fsError, withPaths } from '../errors';
-import type { Target } from '../ops/target';
+import { locate, type Target } from '../ops/target';
 import { MergedWatcher } from './composite';
 import { trackWatcher } from '../layers/create';
 import { watchArgs, type WatchOptions } from './options';
@@ -39,7 +39,8 @@ export function watch(t: Target, options: unknown, listener: unknown): MergedWat
 export function openWatcher(t: Target, options: WatchOptions): Opened {
   let res: Resolved;
   try {
-    res = runSync(resolve(t.stack!, t.abs, true, t.slash, 'watch'));
+    // As every operation reaches its path: `fail` (EILSEQ, ENAMETOOLONG), `..` walked, the mount found again.
+    res = runSync(locate(t, true, 'watch'));
     if (res.kind === 'merged' && !res.found) throw fsError('ENOENT', 'watch');
   } catch (err) {
     throw watchError(err, t.shown);

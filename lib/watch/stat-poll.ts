@@ -79,8 +79,11 @@ export function watchFile(t: Target, options: unknown, listener: unknown): Merge
     watchers.set(t.abs, w);
     // Closing the overlay stops its pollers.
     const poller = w;
-    const forget = trackWatcher(t.stack!, { close: () => { poller.removeAllListeners('change'); poller.stop(); if (watchers.get(t.abs) === poller) watchers.delete(t.abs); } });
-    poller.once('stop', forget);
+    // (A path whose `..` lead out of the mount has no stack: nothing to close it with.)
+    if (t.stack) {
+      const forget = trackWatcher(t.stack, { close: () => { poller.removeAllListeners('change'); poller.stop(); if (watchers.get(t.abs) === poller) watchers.delete(t.abs); } });
+      poller.once('stop', forget);
+    }
   }
   w.on('change', listener as Listener);
   return w;

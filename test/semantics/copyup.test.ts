@@ -275,6 +275,16 @@ describe('#33 what copy-up keeps', () => {
     expect(s.upperStat('p/q')!.mtimeMs).not.toBe(1000000000000n);
   });
 
+  test('copyFile onto a lower file keeps its owner and its parent times, as the copy-up before the write does', () => {
+    const s = layers(cuprep);
+    const srcMode = Number(s.fs.statSync(s.p('p/q/other'), { bigint: true }).mode & 0o7777n);
+    s.fs.copyFileSync(s.p('p/q/other'), s.p('p/q/f'));
+    const u = s.upperStat('p/q/f')!;
+    // libuv opens the existing file (the copy-up keeps owner), truncates it, writes, and gives it the source's mode.
+    expect([s.upperTree()['p/q/f'], Number(u.mode & 0o7777n), Number(u.uid), Number(u.gid)]).toEqual(['file:other', srcMode, 1234, 2345]);
+    expect(s.upperStat('p/q')!.mtimeMs).toBe(1000000000000n);
+  });
+
   test('setuid/setgid bits survive a copy-up triggered by root', () => {
     const s = layers({ l1: { f: { file: 'x', mode: 0o4755 }, g: { file: 'y', mode: 0o2750, uid: 3, gid: 4 } } });
     s.fs.utimesSync(s.p('f'), 5, 5);

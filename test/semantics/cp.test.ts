@@ -200,3 +200,41 @@ test('cp of a FIFO fails as Node fails', async () => {
     p.done();
   }
 });
+
+test('cp walks `..` out of a mount as the other functions do, and never makes the mountpoint on disk', async () => {
+  for (const form of FORMS) {
+    const p = pair();
+    const dir = path.dirname(p.m);
+    try {
+      fs.mkdirSync(path.join(dir, 'out'));
+      fs.writeFileSync(path.join(dir, 'out/o'), 'outside');
+      // Spelled out: path.join would fold the `..` away. m/d exists in the merged view only.
+      const src = await run(p.ov.fs, form, p.m, `${p.m}/d/../../out/o`, `${p.m}/c1`);
+      const dest = await run(p.ov.fs, form, p.m, `${p.m}/f.txt`, `${p.m}/d/../../out/c2`);
+      expect({
+        src, dest,
+        c1: p.ov.fs.readFileSync(`${p.m}/c1`, 'utf8'),
+        c2: fs.readFileSync(path.join(dir, 'out/c2'), 'utf8'),
+        mountpointOnDisk: fs.existsSync(p.m),
+      }).toEqual({ src: { ok: true }, dest: { ok: true }, c1: 'outside', c2: 'f', mountpointOnDisk: false });
+    } finally {
+      p.done();
+    }
+  }
+});
+
+test('cp of a Buffer path that is not UTF-8 fails EILSEQ under a mount, as the other functions do', async () => {
+  const bad = (s: string) => Buffer.concat([Buffer.from(s + '/'), Buffer.from([0xff, 0xfe])]);
+  for (const form of FORMS) {
+    const p = pair();
+    try {
+      let statCode: unknown;
+      try { p.ov.fs.statSync(bad(`${p.m}/d`)); } catch (e) { statCode = (e as { code?: string }).code; }
+      const src = await run(p.ov.fs, form, p.m, bad(`${p.m}/d`), `${p.m}/copy`);
+      const dest = await run(p.ov.fs, form, p.m, `${p.m}/f.txt`, bad(`${p.m}/d`));
+      expect([statCode, src.err?.code, dest.err?.code, p.ov.fs.existsSync(`${p.m}/copy`)]).toEqual(['EILSEQ', 'EILSEQ', 'EILSEQ', false]);
+    } finally {
+      p.done();
+    }
+  }
+});

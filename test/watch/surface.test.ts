@@ -33,6 +33,27 @@ test('a missing merged path throws what Node throws for a missing real path', ()
   expect(thrown(() => s.ov.fs.watch(s.p('d')))).toMatchObject({ code: 'ENOENT', path: s.p('d') });
 });
 
+test('paths are walked as every other function walks them: `..` (ENOTDIR, ENOENT, out of the mount), non-UTF-8 Buffers (EILSEQ)', async () => {
+  const s = stack({ l1: { 'd/f': 'x' } });
+  const code = (fn: () => unknown) => { try { (fn() as fs.FSWatcher).close(); return 'ok'; } catch (e) { return (e as NodeJS.ErrnoException).code; } };
+  const codeAsync = async (p: fs.PathLike) => {
+    const ac = new AbortController();
+    const first = s.ov.fs.promises.watch(p, { signal: ac.signal })[Symbol.asyncIterator]().next();
+    ac.abort(); // a watch that started ends with ABORT_ERR; one that could not start rejects with its error
+    try { await first; return 'ok'; } catch (e) { return (e as NodeJS.ErrnoException).code; }
+  };
+  const bad = Buffer.concat([Buffer.from(s.p('d') + '/'), Buffer.from([0xff])]);
+  // Spelled out: path.join would fold the `..` away.
+  const cases: Array<[string, fs.PathLike]> = [['file/..', `${s.m}/d/f/..`], ['missing/..', `${s.m}/d/nope/..`], ['out of the mount', `${s.m}/d/../..`], ['not UTF-8', bad]];
+  const got: Record<string, unknown> = {};
+  for (const [name, p] of cases) got[name] = [String(code(() => s.ov.fs.watch(p))), await codeAsync(p)];
+  // Node on the same real names: ENOTDIR, ENOENT; the mount's parent is a real directory (watched by Node).
+  expect(got).toEqual({ 'file/..': ['ENOTDIR', 'ENOTDIR'], 'missing/..': ['ENOENT', 'ENOENT'], 'out of the mount': ['ok', 'ABORT_ERR'], 'not UTF-8': ['EILSEQ', 'EILSEQ'] });
+  // watchFile polls a path leading out of the mount like any other.
+  const listener = () => undefined;
+  expect(code(() => ({ close: () => s.ov.fs.unwatchFile(`${s.m}/d/../..`, listener), ...s.ov.fs.watchFile(`${s.m}/d/../..`, listener) }))).toBe('ok');
+});
+
 test.each([
   ['options of a wrong type', 5],
   ['an unknown encoding', { encoding: 'nope' }],
