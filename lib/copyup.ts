@@ -15,7 +15,8 @@ import { isKernelWhiteout } from './layers/whiteout';
 import { joinRel } from './paths';
 import { fsError } from './errors';
 
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+/** Asked at each copy-up, not at load: a server may load overlay-fs as root and then drop privileges. */
+const isRoot = (): boolean => process.geteuid?.() === 0;
 let tempCounter = 0;
 
 /**
@@ -68,7 +69,7 @@ export function* discard(stack: Stack, real: string): Io<void> {
 
 /** Give `p` the owner of `st` (root only); true when it did. */
 function* applyOwner(p: string, st: { readonly uid: number; readonly gid: number }, link: boolean): Io<boolean> {
-  if (!isRoot) return false; // only root may give a file away; the kernel copies owner as the mounter
+  if (!isRoot()) return false; // only root may give a file away; the kernel copies owner as the mounter
   if (link) yield* io.lchown(p, st.uid, st.gid);
   else yield* io.chown(p, st.uid, st.gid);
   return true;

@@ -9,11 +9,14 @@ const fs = require('fs');
 const { promisify } = require('util');
 const { DIST, treeVia, realTree, diffKeys, temporaries } = require('./common');
 
+// Loaded before dropping privileges: the checkout may sit in a directory only root can enter
+// (a fresh clone in `mktemp -d`, mode 0700). The overlay loads nothing lazily on these paths.
+const { createOverlay } = require(DIST);
+
 const { uid, scenarios } = JSON.parse(process.argv[2]);
 process.setgid(uid);
 process.setgroups([]);
 process.setuid(uid);
-const { createOverlay } = require(DIST);
 
 /** Operations by name; `m` is the merged root. Paths are those of the layers the test builds. */
 const OPS = {
