@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { createOverlay } from '../lib';
-import { real } from '../lib/real-fs';
+import { countCalls, countCallsAsync } from './helpers/real-calls';
 import { configureIndex, type IndexSettings } from '../lib/router/index-cache';
 import type { Overlay } from '../lib/types';
 
@@ -51,20 +51,6 @@ function stack(): Stack {
 
 const cached = (s: Stack): Overlay => createOverlay({ mountpoint: s.m, upper: s.u, lower: [s.l2, s.l1], workdir: s.w });
 const uncached = (s: Stack): Overlay => createOverlay({ mountpoint: s.mc, upper: s.u, lower: [s.l2, s.l1], workdir: s.wc, cache: false });
-
-/** Count the real calls `fn` makes. */
-function countCalls(names: string[], fn: () => void): Record<string, number> {
-  const counts: Record<string, number> = {};
-  const orig: Record<string, unknown> = {};
-  for (const name of names) {
-    counts[name] = 0;
-    orig[name] = real[name];
-    const f = real[name] as (...a: unknown[]) => unknown;
-    real[name] = function (this: unknown, ...a: unknown[]) { counts[name]++; return f.apply(this, a); };
-  }
-  try { fn(); } finally { for (const name of names) real[name] = orig[name]; }
-  return counts;
-}
 
 /** An operation's outcome, comparable across two mountpoints: value (merged paths made relative) or error code and message. */
 function outcome(fn: () => unknown, mount: string): string {
@@ -211,20 +197,10 @@ describe('remembered reads in the promise forms', () => {
     const p = `${s.m}/d/bottom.txt`;
     await ov.fs.promises.stat(p);
     const names = ['lstat', 'lstatSync', 'readFile', 'readFileSync', 'readdirSync', 'readdir'];
-    const counts: Record<string, number> = {};
-    const orig: Record<string, unknown> = {};
-    for (const n of names) {
-      counts[n] = 0;
-      orig[n] = real[n];
-      const f = real[n] as (...a: unknown[]) => unknown;
-      real[n] = function (this: unknown, ...a: unknown[]) { counts[n]++; return f.apply(this, a); };
-    }
-    try {
+    const counts = await countCallsAsync(names, async () => {
       expect((await ov.fs.promises.stat(p)).size).toBe(6);
       expect(await ov.fs.promises.readFile(p, 'utf8')).toBe('bottom');
-    } finally {
-      for (const n of names) real[n] = orig[n];
-    }
+    });
     expect(counts).toEqual({ lstat: 1, lstatSync: 0, readFile: 1, readFileSync: 0, readdirSync: 0, readdir: 0 });
   });
 
@@ -266,7 +242,8 @@ describe('changes behind the back, while the remembered answer is still within i
 
 describe('after the TTL, on the fast path', () => {
   let before: IndexSettings;
-  beforeEach(() => { before = configureIndex({ ttlMs: 20 }); });
+  // Watched or not, every index is trusted for 20 ms here.
+  beforeEach(() => { before = configureIndex({ ttlMs: 20, watchedTtlMs: 20 }); });
   afterEach(() => { configureIndex(before); });
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

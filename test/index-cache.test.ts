@@ -13,8 +13,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { createOverlay, patch } from '../lib';
 import { overlaysFrom } from '../lib/config-entry';
-import { real } from '../lib/real-fs';
-import { configureIndex, indexSettings, indexStats, indexOf, clearIndex } from '../lib/router/index-cache';
+import { countCalls } from './helpers/real-calls';
+import { configureIndex, indexSettings, indexStats, indexOf, clearIndex, type IndexSettings } from '../lib/router/index-cache';
 import type { Overlay } from '../lib/types';
 
 let base: string;
@@ -82,20 +82,6 @@ async function within(latency: number, check: () => unknown | Promise<unknown>):
       await new Promise((r) => setTimeout(r, Math.max(1, Math.min(5, t0 + latency - Date.now()))));
     }
   }
-}
-
-/** Count the real calls made by `fn` (the overlay's own I/O goes through `real`). */
-function countCalls(names: string[], fn: () => void): Record<string, number> {
-  const counts: Record<string, number> = {};
-  const saved: Record<string, unknown> = {};
-  for (const name of names) {
-    counts[name] = 0;
-    saved[name] = real[name];
-    const orig = real[name] as (...a: unknown[]) => unknown;
-    real[name] = function (this: unknown, ...a: unknown[]) { counts[name]++; return orig.apply(this, a); };
-  }
-  try { fn(); } finally { for (const name of names) real[name] = saved[name]; }
-  return counts;
 }
 
 const SYSCALLS = ['lstatSync', 'statSync', 'readdirSync', 'readFileSync', 'readlinkSync', 'accessSync', 'openSync'];
@@ -251,20 +237,34 @@ describe('changes behind the overlay\'s back show within the documented latency'
     }],
   ];
 
-  test.each(cases)('%s', async (_name, change, check) => {
-    const l = layers();
-    put(`${l.l1}/d/f.txt`, 'l1 f');
-    put(`${l.l2}/d/over.txt`, 'l2 over');
-    put(`${l.u}/d/over.txt`, 'u over');
-    const ov = overlay(l);
-    // Warm every index on the way (and let the directories age past the racy window).
-    await within(1000, async () => {
-      expect(await read(ov, `${l.m}/d/f.txt`)).toBe('l1 f');
-      expect(ov.fs.existsSync(`${l.m}/d/missing`)).toBe(false);
+  const HOUR = 60 * 60 * 1000;
+  // Watched: the TTLs are an hour, so only the watcher's event can make the change show (in
+  // the poll's turns of the event loop). Unwatched: the TTL check finds it.
+  const modes: Array<[string, Partial<IndexSettings>, number]> = [
+    ['watched directories: applied when the event arrives', { watch: true, ttlMs: HOUR, watchedTtlMs: HOUR }, 1000],
+    ['unwatched directories: found by the check after the TTL', { watch: false }, LATENCY],
+  ];
+  describe.each(modes)('%s', (_mode, settings, latency) => {
+    let saved: IndexSettings;
+    beforeEach(() => { saved = configureIndex(settings); });
+    afterEach(() => { configureIndex(saved); });
+
+    test.each(cases)('%s', async (_name, change, check) => {
+      const l = layers();
+      put(`${l.l1}/d/f.txt`, 'l1 f');
+      put(`${l.l2}/d/over.txt`, 'l2 over');
+      put(`${l.u}/d/over.txt`, 'u over');
+      const ov = overlay(l);
+      // Warm every index on the way (and let the directories age past the racy window).
+      await within(1000, async () => {
+        expect(await read(ov, `${l.m}/d/f.txt`)).toBe('l1 f');
+        expect(ov.fs.existsSync(`${l.m}/d/missing`)).toBe(false);
+      });
+      expect(indexStats().watched > 0).toBe(settings.watch);
+      change(l);
+      const took = await within(latency, () => check(l, ov));
+      expect(took).toBeLessThanOrEqual(latency + 1000); // the poll's own bound; timings are the benchmark's business
     });
-    change(l);
-    const took = await within(LATENCY, () => check(l, ov));
-    expect(took).toBeLessThanOrEqual(LATENCY + 1000); // the poll's own bound; timings are the benchmark's business
   });
 
   test('a change made in the same clock tick as the index was read is not missed (racy directories)', async () => {
@@ -283,15 +283,18 @@ describe('changes behind the overlay\'s back show within the documented latency'
     const l = layers();
     put(`${l.l1}/d/f.txt`, 'f');
     const ov = overlay(l);
-    // Once the directory is older than the timestamp granularity, its index is read again
-    // (after a TTL) and is no longer racy: from then on it is trusted on its mtime.
-    await within(1000, () => { expect(ov.fs.existsSync(`${l.m}/d/f.txt`)).toBe(true); expect(indexOf(`${l.l1}/d`).racy).toBe(false); });
-    const before = configureIndex({ ttlMs: 60 * 60 * 1000 });
+    // The same TTL for watched indexes as for the others, for this test.
+    const before = configureIndex({ watchedTtlMs: LATENCY });
     try {
+      // Once the directory is older than the timestamp granularity, its index is read again
+      // (after a TTL) and is no longer racy: from then on it is trusted on its mtime.
+      await within(1000, () => { expect(ov.fs.existsSync(`${l.m}/d/f.txt`)).toBe(true); expect(indexOf(`${l.l1}/d`).racy).toBe(false); });
+      // Watched or not: with no turn of the event loop, no watcher's event comes in between.
+      configureIndex({ ttlMs: 60 * 60 * 1000, watchedTtlMs: 60 * 60 * 1000 });
       put(`${l.l1}/d/g.txt`, 'g');
       // Within the TTL the index answers (no system call): the new file is not seen yet.
       expect(ov.fs.existsSync(`${l.m}/d/g.txt`)).toBe(false);
-      configureIndex({ ttlMs: 0 });
+      configureIndex({ ttlMs: 0, watchedTtlMs: 0 });
       expect(ov.fs.existsSync(`${l.m}/d/g.txt`)).toBe(true);
     } finally {
       configureIndex(before);

@@ -5,6 +5,8 @@ import { normalizeOptions } from '../options';
 import { protectLowers, releaseLowers } from './guard';
 import { real } from '../real-fs';
 import { forgetLayers } from '../router/index-cache';
+// Indexed directories are watched (the watch itself lives there; loaded for that alone).
+import '../router/index-watch';
 
 /** Remove temporaries left in the work directory by processes that are gone (a crash mid copy-up). */
 function cleanStaleTemporaries(work: string): void {

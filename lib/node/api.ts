@@ -27,6 +27,9 @@ export type { MountTable } from '../router/dots';
 
 type AnyFn = (...args: any[]) => any;
 
+/** Paths shorter than this (UTF-16 units) are shorter than PATH_MAX bytes whatever they hold. */
+const LONGEST_SHORT_PATH = 1366;
+
 function named<T extends AnyFn>(name: string, fn: T): T {
   Object.defineProperty(fn, 'name', { value: name });
   return fn;
@@ -90,18 +93,7 @@ export function buildFs(table: MountTable): typeof fsTypes {
     const origCallback = original[name] as AnyFn;
     const origPromise = originalPromises[name] as AnyFn;
     const quick = route.quick;
-    const sync = named(name + 'Sync', function (this: unknown, ...args: unknown[]) {
-      if (quick !== undefined) {
-        const p = args[0];
-        // A plain absolute path: the mount table alone decides (the fast path for remembered reads).
-        // Not one of PATH_MAX bytes or more: that fails ENAMETOOLONG, remembered or not.
-        if (typeof p === 'string' && isNormalAbsolute(p) && !pathTooLong(p)) {
-          const stack = table.find(p);
-          if (stack === null) return origSync.apply(this, args);
-          const r = quick(stack, p, args);
-          if (r !== read.SLOW) return r;
-        }
-      }
+    const full = named(name + 'Sync', function (this: unknown, ...args: unknown[]) {
       const targets = targetsOf(args, paths);
       if (!targets) return origSync.apply(this, args);
       try {
@@ -110,6 +102,24 @@ export function buildFs(table: MountTable): typeof fsTypes {
         if (err === PASS_TO_NODE) return origSync.apply(this, args);
         throw present(err, route, args, targets, 'sync');
       }
+    });
+    // The fast path for remembered reads: named parameters (no array per call), and the
+    // remembered answers' keys are normal absolute paths, so a hit needs no other check of the
+    // path than its length (a path of PATH_MAX bytes or more fails ENAMETOOLONG, remembered or not).
+    const sync = quick === undefined ? full : named(name + 'Sync', function (this: unknown, p: unknown, o?: unknown) {
+      if (typeof p === 'string' && arguments.length <= 2) {
+        const stack = table.find(p);
+        if (stack !== null) {
+          if (p.length < LONGEST_SHORT_PATH || !pathTooLong(p)) {
+            const r = quick(stack, p, o);
+            if (r !== read.SLOW) return r;
+          }
+        } else if (isNormalAbsolute(p) && !pathTooLong(p)) {
+          // Outside every mount: Node's own function, with the caller's arguments untouched.
+          return origSync.apply(this, arguments as unknown as unknown[]);
+        }
+      }
+      return full.apply(this, arguments as unknown as unknown[]);
     });
     const callback = named(name, function (this: unknown, ...args: unknown[]) {
       const cb = args[args.length - 1];
@@ -124,12 +134,12 @@ export function buildFs(table: MountTable): typeof fsTypes {
     });
     const quickAsync = route.quickAsync;
     const promise = origPromise && named(name, async function (this: unknown, ...args: unknown[]) {
-      if (quickAsync !== undefined) {
+      if (quickAsync !== undefined && args.length <= 2) {
         const p = args[0];
         if (typeof p === 'string' && isNormalAbsolute(p) && !pathTooLong(p)) {
           const stack = table.find(p);
           if (stack === null) return origPromise.apply(this, args);
-          const r = quickAsync(stack, p, args);
+          const r = quickAsync(stack, p, args[1]);
           if (r !== read.SLOW) {
             try {
               return await r;
@@ -185,11 +195,14 @@ export function buildFs(table: MountTable): typeof fsTypes {
   // exists: never throws; the callback gets a boolean only.
   api.existsSync = named('existsSync', function (this: unknown, ...args: unknown[]) {
     const p = args[0];
-    if (typeof p === 'string' && isNormalAbsolute(p) && !pathTooLong(p)) {
+    if (typeof p === 'string') {
       const stack = table.find(p);
-      if (stack === null) return original.existsSync.apply(this, args as [fsTypes.PathLike]);
-      const r = read.existsQuick(stack, p);
-      if (r !== read.SLOW) return r;
+      if (stack !== null) {
+        if (p.length < LONGEST_SHORT_PATH || !pathTooLong(p)) {
+          const r = read.existsQuick(stack, p);
+          if (r !== read.SLOW) return r;
+        }
+      } else if (isNormalAbsolute(p) && !pathTooLong(p)) return original.existsSync.apply(this, args as [fsTypes.PathLike]);
     }
     const targets = targetsOf(args, [0]);
     if (!targets) return original.existsSync.apply(this, args as [fsTypes.PathLike]);

@@ -273,27 +273,26 @@ export function* openAsBlob(t: Target, options?: unknown): Io<Promise<Blob>> {
 export const SLOW: unique symbol = Symbol('slow');
 
 /**
- * A `*Quick` function answers a sync read of `abs` (absolute, normal, under `stack`'s
- * mountpoint; `args` as the caller gave them) from the router's remembered answer alone and
- * the one real call, or returns SLOW: nothing remembered or valid without I/O, options it does
- * not take, or any error (the full operation then runs, reports the error with the caller's
- * paths and tells the index what it found missing). Same results as the full operation.
+ * A `*Quick` function answers a sync read of `abs` (a string path under `stack`'s mountpoint,
+ * shorter than PATH_MAX; `opt` the caller's second argument) from the router's remembered
+ * answer alone and the one real call, or returns SLOW: nothing remembered or valid without
+ * I/O (a path not in normal form never is: answers are remembered by normal absolute paths),
+ * options it does not take, or any error (the full operation then runs, reports the error
+ * with the caller's paths and tells the index what it found missing). Same results as the
+ * full operation.
  */
-export type Quick = (stack: Stack, abs: string, args: unknown[]) => unknown;
+export type Quick = (stack: Stack, abs: string, opt: unknown) => unknown;
 
 const QUIET = { throwIfNoEntry: false };
 const QUIET_BIG = { throwIfNoEntry: false, bigint: true };
 
-function statQuickOf(stack: Stack, abs: string, args: unknown[], follow: boolean): unknown {
+function statQuickOf(stack: Stack, abs: string, o: unknown, follow: boolean): unknown {
   let quiet = false;
   let big = false;
-  if (args.length > 1) {
-    const o = args[1];
-    if (o !== undefined) {
-      if (o === null || typeof o !== 'object') return SLOW;
-      quiet = (o as StatOpts).throwIfNoEntry === false;
-      big = (o as StatOpts).bigint === true;
-    }
+  if (o !== undefined) {
+    if (o === null || typeof o !== 'object') return SLOW;
+    quiet = (o as StatOpts).throwIfNoEntry === false;
+    big = (o as StatOpts).bigint === true;
   }
   const f = remembered(stack, abs, follow);
   if (f === undefined) return SLOW;
@@ -309,8 +308,8 @@ function statQuickOf(stack: Stack, abs: string, args: unknown[], follow: boolean
   return st;
 }
 
-export const statQuick: Quick = (stack, abs, args) => statQuickOf(stack, abs, args, true);
-export const lstatQuick: Quick = (stack, abs, args) => statQuickOf(stack, abs, args, false);
+export const statQuick: Quick = (stack, abs, o) => statQuickOf(stack, abs, o, true);
+export const lstatQuick: Quick = (stack, abs, o) => statQuickOf(stack, abs, o, false);
 
 export function existsQuick(stack: Stack, abs: string): boolean | typeof SLOW {
   const f = remembered(stack, abs, true);
@@ -319,8 +318,8 @@ export function existsQuick(stack: Stack, abs: string): boolean | typeof SLOW {
   return real.existsSync(f.real) ? true : SLOW;
 }
 
-export const accessQuick: Quick = (stack, abs, args) => {
-  const mode = args.length > 1 && args[1] !== undefined ? args[1] : fs.constants.F_OK;
+export const accessQuick: Quick = (stack, abs, m) => {
+  const mode = m !== undefined ? m : fs.constants.F_OK;
   if (typeof mode !== 'number' || (mode & ~(fs.constants.R_OK | fs.constants.X_OK)) !== 0) return SLOW;
   const f = remembered(stack, abs, true);
   if (f === undefined || f === null) return SLOW;
@@ -332,8 +331,7 @@ export const accessQuick: Quick = (stack, abs, args) => {
   return undefined;
 };
 
-export const readFileQuick: Quick = (stack, abs, args) => {
-  const o = args.length > 1 ? args[1] : undefined;
+export const readFileQuick: Quick = (stack, abs, o) => {
   if (o !== undefined && typeof o !== 'string' && (o === null || typeof o !== 'object' || (o as { flag?: unknown }).flag !== undefined)) return SLOW;
   const f = remembered(stack, abs, true);
   if (f === undefined || f === null || f.kind !== 'file') return SLOW;
@@ -349,12 +347,11 @@ export const readFileQuick: Quick = (stack, abs, args) => {
  * the full operation's async runner makes it (never synchronously). SLOW when not taken here; a promise
  * that rejects when the real call failed (the caller then runs the full operation).
  */
-export type QuickAsync = (stack: Stack, abs: string, args: unknown[]) => Promise<unknown> | typeof SLOW;
+export type QuickAsync = (stack: Stack, abs: string, opt: unknown) => Promise<unknown> | typeof SLOW;
 
-function statQuickAsyncOf(stack: Stack, abs: string, args: unknown[], follow: boolean): Promise<unknown> | typeof SLOW {
+function statQuickAsyncOf(stack: Stack, abs: string, o: unknown, follow: boolean): Promise<unknown> | typeof SLOW {
   let big = false;
-  if (args.length > 1 && args[1] !== undefined) {
-    const o = args[1];
+  if (o !== undefined) {
     if (o === null || typeof o !== 'object') return SLOW;
     big = (o as StatOpts).bigint === true;
   }
@@ -371,11 +368,10 @@ function statQuickAsyncOf(stack: Stack, abs: string, args: unknown[], follow: bo
 const BIG = { bigint: true };
 const PLAIN = { bigint: false };
 
-export const statQuickAsync: QuickAsync = (stack, abs, args) => statQuickAsyncOf(stack, abs, args, true);
-export const lstatQuickAsync: QuickAsync = (stack, abs, args) => statQuickAsyncOf(stack, abs, args, false);
+export const statQuickAsync: QuickAsync = (stack, abs, o) => statQuickAsyncOf(stack, abs, o, true);
+export const lstatQuickAsync: QuickAsync = (stack, abs, o) => statQuickAsyncOf(stack, abs, o, false);
 
-export const readFileQuickAsync: QuickAsync = (stack, abs, args) => {
-  const o = args.length > 1 ? args[1] : undefined;
+export const readFileQuickAsync: QuickAsync = (stack, abs, o) => {
   if (o !== undefined && typeof o !== 'string' && (o === null || typeof o !== 'object' || (o as { flag?: unknown }).flag !== undefined || (o as { signal?: unknown }).signal !== undefined)) return SLOW;
   const f = remembered(stack, abs, true);
   if (f === undefined || f === null || f.kind !== 'file') return SLOW;

@@ -8,13 +8,20 @@
  * Freshness. The overlay's own mutations update or invalidate the index as they happen: every
  * mutating request of lib/io.ts names the real paths it changes and `noteMutation` applies it
  * (see `observeIo` there). Changes made by other programs (or by this process through plain
- * fs) are found by validation: an index is trusted for `ttlMs` after it was built or last
- * checked; after that the next use lstat's the directory and compares its mtime, ctime and inode
- * number with the ones the index was built from, and reads it again when they differ. A
- * directory whose mtime lies within the timestamp granularity of the moment it was read
- * ("racy": a later change in the same clock tick would leave the mtime as it was) is read again
- * at its next check instead of being trusted on its mtime. So a change behind the overlay's
- * back shows within `ttlMs` (50 ms by default).
+ * fs) are found two ways:
+ *  - Watching (lib/router/index-watch.ts): an indexed directory gets an inotify watch before it
+ *    is read; each event names an entry, which is looked at again (one lstat) and updated in
+ *    place. Events arrive when the event loop turns, so such a change shows at the next turn.
+ *  - Validation, for what events cannot cover: a watched index is trusted for `watchedTtlMs`
+ *    (the backstop for synchronous stretches that never let events in, and for lost events),
+ *    an unwatched one (watching off, over `maxWatches`, or refused by the system) for `ttlMs`;
+ *    after that the next use lstat's the directory and compares its mtime, ctime and inode
+ *    number with the ones the index was built from, and reads it again when they differ. A
+ *    directory whose mtime lies within the timestamp granularity of the moment it was read
+ *    ("racy": a later change in the same clock tick would leave the mtime as it was) is read
+ *    again at its next check instead of being trusted on its mtime.
+ * So a change behind the overlay's back shows at the next turn of the event loop, and within
+ * `watchedTtlMs` (1 s) in code that does not return to it; unwatched, within `ttlMs` (50 ms).
  *
  * Memory is bounded: every index counts one plus its names against `maxEntries` (process-wide,
  * shared by every overlay; indexes are per real directory, so overlays sharing a layer share its
@@ -37,15 +44,21 @@ export const T_CHAR = 6;
 export const T_WHITEOUT = -1;
 
 export interface IndexSettings {
-  /** How long an index is trusted without looking at its directory again (ms). */
+  /** How long an unwatched index is trusted without looking at its directory again (ms). */
   ttlMs: number;
+  /** The same for a watched index: the backstop for changes whose events have not arrived (ms). */
+  watchedTtlMs: number;
+  /** Watch indexed directories (inotify), so that changes show without waiting for a TTL. */
+  watch: boolean;
+  /** Bound on the directories watched at once (each holds one inotify watch of the user's quota). */
+  maxWatches: number;
   /** Bound on the names held, over every index in the process. */
   maxEntries: number;
   /** Bound on the merged paths remembered per overlay (lib/router/resolve.ts); over it they are forgotten. */
   maxPaths: number;
 }
 
-const DEFAULTS: IndexSettings = { ttlMs: 50, maxEntries: 200_000, maxPaths: 50_000 };
+const DEFAULTS: IndexSettings = { ttlMs: 50, watchedTtlMs: 1000, watch: true, maxWatches: 8192, maxEntries: 200_000, maxPaths: 50_000 };
 const settings: IndexSettings = { ...DEFAULTS };
 
 let serial = 0;
@@ -73,6 +86,14 @@ export class DirIndex {
   ctimeMs = NaN;
   racy = true;
   checkedAt = -Infinity;
+  /**
+   * Releases this directory's watch (null: not watched). The directory it watches: inode number
+   * and birth time (ext4 gives a new directory the number of one just deleted; the birth time
+   * tells them apart, where the file system keeps one).
+   */
+  watch: (() => void) | null = null;
+  watchIno = -1;
+  watchBirth = 0;
   /** Bumped by every change noted while the index exists (an async build compares it). */
   version = 0;
   /** The operation tick that last used this index (for the LRU). */
@@ -93,20 +114,39 @@ let nowMs = 0;
 let tick = 0;
 let builds = 0;
 
-/** Start of a lookup: read the clock once (TTL checks compare against it). */
+/**
+ * Start of a lookup: read the clock once (TTL checks compare against it). TTLs run on the
+ * monotonic clock (cheaper to read than Date.now, and deaf to wall-clock steps); only the racy
+ * test, which compares with file times, reads the wall clock.
+ */
 export function clock(): void {
-  nowMs = Date.now();
+  nowMs = performance.now();
   tick++;
 }
 
-/** Loaded and checked within the TTL. */
+/** When a check or read started: the monotonic time for its TTL, the wall time for `racy`. */
+interface Moment {
+  readonly mono: number;
+  readonly wall: number;
+}
+
+function moment(): Moment {
+  return { mono: performance.now(), wall: Date.now() };
+}
+
+/** Until when (ms) an index is trusted without looking at its directory again. */
+export function freshUntil(idx: DirIndex): number {
+  return idx.checkedAt + (idx.watch !== null ? settings.watchedTtlMs : settings.ttlMs);
+}
+
+/** Loaded and checked within its TTL. */
 function current(idx: DirIndex): boolean {
-  return idx.loaded && nowMs - idx.checkedAt < settings.ttlMs;
+  return idx.loaded && nowMs < freshUntil(idx);
 }
 
 /** Usable without I/O: current, and not a directory looked up by probing. */
 export function usable(idx: DirIndex): boolean {
-  return idx.loaded && !idx.fallback && nowMs - idx.checkedAt < settings.ttlMs;
+  return idx.loaded && !idx.fallback && nowMs < freshUntil(idx);
 }
 
 /** The current generation (see `generation`), the clock of the running lookup, and the TTL. */
@@ -116,10 +156,6 @@ export function indexGeneration(): number {
 
 export function clockNow(): number {
   return nowMs;
-}
-
-export function ttl(): number {
-  return settings.ttlMs;
 }
 
 export function maxPaths(): number {
@@ -181,7 +217,7 @@ export function childIndex(parent: DirIndex, name: string, realPath: string): Di
  */
 export function revalidateNow(idx: DirIndex): boolean {
   if (!idx.loaded || idx.racy || idx.fallback || idx.dead) return false;
-  const t0 = Date.now();
+  const t0 = performance.now();
   let st: fs.Stats | undefined;
   try {
     st = real.lstatSync(idx.real, QUIET);
@@ -198,7 +234,7 @@ const QUIET = { throwIfNoEntry: false };
 /** Make an index usable: validate it against its directory, or read the directory again. */
 export function* ensure(idx: DirIndex): Io<void> {
   if (current(idx) || revalidateNow(idx)) return;
-  const t0 = Date.now();
+  const t0 = moment();
   let st: fs.Stats | null;
   try {
     // Synchronous even in async operations: see lstatNowOrNull.
@@ -207,7 +243,7 @@ export function* ensure(idx: DirIndex): Io<void> {
     return markFallback(idx, t0, null);
   }
   if (idx.loaded && !idx.racy && st !== null && st.mtimeMs === idx.mtimeMs && st.ctimeMs === idx.ctimeMs && st.ino === idx.ino) {
-    idx.checkedAt = t0;
+    idx.checkedAt = t0.mono;
     return;
   }
   // Single flight among concurrent async lookups of one directory.
@@ -224,22 +260,22 @@ export function* ensureOrdered(idx: DirIndex): Io<void> {
  * Look this directory's names up by probing: it cannot be read (then it is tried again after
  * the TTL), or it is too big to index (then it is tried again when its mtime changes).
  */
-function markFallback(idx: DirIndex, t0: number, st: fs.Stats | null): void {
+function markFallback(idx: DirIndex, t0: Moment, st: fs.Stats | null): void {
   idx.version++;
   generation++;
   setEntries(idx, new Map(), null);
   idx.fallback = true;
   idx.loaded = true;
-  sign(idx, st, t0);
-  idx.checkedAt = t0;
+  sign(idx, st, t0.wall);
+  idx.checkedAt = t0.mono;
 }
 
-function sign(idx: DirIndex, st: fs.Stats | null, t0: number): void {
+function sign(idx: DirIndex, st: fs.Stats | null, wall: number): void {
   idx.ino = st === null ? -1 : st.ino;
   idx.mtimeMs = st === null ? NaN : st.mtimeMs;
   idx.ctimeMs = st === null ? NaN : st.ctimeMs;
   // A missing directory is always read again at its next check.
-  idx.racy = st === null || st.mtimeMs >= t0 - granularity(st) || st.ctimeMs >= t0 - granularity(st);
+  idx.racy = st === null || st.mtimeMs >= wall - granularity(st) || st.ctimeMs >= wall - granularity(st);
 }
 
 function setEntries(idx: DirIndex, entries: Map<string, number>, oci: Set<string> | null): void {
@@ -270,7 +306,7 @@ function granularity(st: fs.Stats): number {
   return st.mtimeMs % 1000 === 0 ? 2000 : 20;
 }
 
-function* build(idx: DirIndex, st: fs.Stats | null, t0: number): Io<void> {
+function* build(idx: DirIndex, st: fs.Stats | null, t0: Moment): Io<void> {
   const v0 = idx.version;
   builds++;
   idx.fallback = false;
@@ -278,6 +314,8 @@ function* build(idx: DirIndex, st: fs.Stats | null, t0: number): Io<void> {
   let oci: Set<string> | null = null;
   let opaque = false;
   if (st !== null && st.isDirectory()) {
+    // Watched before it is read: a change made while it is read then has an event to come.
+    if (idx.watch === null || idx.watchIno !== st.ino) watchDirectory(idx, st);
     let dirents: fs.Dirent[] = [];
     try {
       dirents = yield* io.readdirTyped(idx.real);
@@ -310,13 +348,92 @@ function* build(idx: DirIndex, st: fs.Stats | null, t0: number): Io<void> {
   setEntries(idx, entries, oci);
   idx.opaque = opaque;
   idx.ordered = true;
-  sign(idx, st, t0);
+  sign(idx, st, t0.wall);
   // Changed while it was being read (an async build): usable for this lookup, checked next time.
-  idx.checkedAt = idx.version === v0 ? t0 : -Infinity;
+  idx.checkedAt = idx.version === v0 ? t0.mono : -Infinity;
   idx.version++; // new contents: answers derived from the old ones (path entries) are void
   generation++;
   idx.loaded = true;
   if (total > settings.maxEntries) evict();
+}
+
+// ---- watching (the watch itself: lib/router/index-watch.ts) -----------------------------------
+
+/** Opens a watch on an indexed directory (st: its lstat); returns its release. Throws when refused. */
+export type DirectoryWatcher = (idx: DirIndex, st: fs.Stats) => () => void;
+
+let watcher: DirectoryWatcher | null = null;
+let watches = 0;
+/** When the system last refused a watch (ENOSPC: the user's inotify quota): no new ones for a while. */
+let refusedAt = -Infinity;
+const RETRY_REFUSED_MS = 10_000;
+
+export function setDirectoryWatcher(w: DirectoryWatcher | null): void {
+  watcher = w;
+}
+
+function watchDirectory(idx: DirIndex, st: fs.Stats): void {
+  unwatch(idx);
+  if (watcher === null || !settings.watch || watches >= settings.maxWatches || idx.dead) return;
+  const now = Date.now();
+  if (now - refusedAt < RETRY_REFUSED_MS) return;
+  try {
+    idx.watch = watcher(idx, st);
+  } catch {
+    refusedAt = now;
+    return;
+  }
+  idx.watchIno = st.ino;
+  idx.watchBirth = st.birthtimeMs;
+  watches++;
+}
+
+/** The directory `idx` watches is the one at its path now (not one made since in its place). */
+function stillWatched(idx: DirIndex, st: fs.Stats | undefined): boolean {
+  return idx.watch !== null && st !== undefined && st.isDirectory() && st.ino === idx.watchIno && st.birthtimeMs === idx.watchBirth && st.birthtimeMs > 0;
+}
+
+function unwatch(idx: DirIndex): void {
+  const release = idx.watch;
+  if (release === null) return;
+  idx.watch = null;
+  idx.watchIno = -1;
+  watches--;
+  release();
+}
+
+/**
+ * The watcher of `idx`'s directory was renewed or ended (see lib/watch/hub.ts): when the same
+ * directory is still there, watch it again at once (the index holds: its events were not
+ * missed); else (replaced, moved, deleted, or the watch failed) `watchLost`.
+ */
+export function watchRenewed(idx: DirIndex): void {
+  if (idx.dead || idx.watch === null || watcher === null) return;
+  let st: fs.Stats | undefined;
+  try {
+    st = real.lstatSync(idx.real, QUIET);
+  } catch {
+    st = undefined;
+  }
+  if (!stillWatched(idx, st)) return watchLost(idx);
+  const old = idx.watch;
+  try {
+    idx.watch = watcher(idx, st!);
+  } catch {
+    idx.watch = old;
+    return watchLost(idx);
+  }
+  old();
+}
+
+/** The watch of `idx` ended: read the directory again (and watch it again) at its next use. */
+export function watchLost(idx: DirIndex): void {
+  unwatch(idx);
+  if (!idx.dead) {
+    idx.version++;
+    generation++;
+    idx.loaded = false;
+  }
 }
 
 /** Bumped by every eviction: remembered answers (path entries) that may hold dropped indexes go. */
@@ -346,6 +463,7 @@ function dropTree(top: DirIndex): void {
     idx.dead = true;
     generation++;
     idx.loaded = false;
+    unwatch(idx);
     if (byDir.get(idx.real) === idx) {
       byDir.delete(idx.real);
       total -= idx.size;
@@ -454,7 +572,10 @@ function typeNow(p: string): number | undefined {
   } catch {
     return undefined;
   }
-  if (st === undefined) return undefined;
+  return st === undefined ? undefined : typeOfStats(st);
+}
+
+function typeOfStats(st: fs.Stats): number {
   if (isKernelWhiteout(st)) return T_WHITEOUT;
   if (st.isFile()) return T_FILE;
   if (st.isDirectory()) return T_DIR;
@@ -540,13 +661,35 @@ export function noteMissing(p: string): void {
 }
 
 /**
- * Something changed `name` in real directory `dir` (a watcher's event): read the directory
- * again at its next use, and forget the indexes at and below `dir/name` (null: all below `dir`).
+ * A watcher's event from real directory `dir` (type and name as fs.watch gives them): the named
+ * entry is looked at again and the index updated in place; the indexes at and below it are
+ * dropped. A 'change' (contents, attributes) changes no name or type. No name (the kernel's
+ * queue overflowed): the whole directory is read again.
  */
-export function noteLayerEvent(dir: string, name: string | null): void {
-  if (name === null) return dropSubtree(dir);
-  stale(dir);
-  dropSubtree(dir === '/' ? '/' + name : dir + '/' + name);
+export function noteLayerEvent(dir: string, type: string, name: string | null): void {
+  if (type !== 'rename') return;
+  if (name === null || name === '' || name.includes('/')) {
+    stale(dir);
+    const idx = byDir.get(dir);
+    if (idx?.kids) for (const kid of [...idx.kids.values()]) dropTree(kid);
+    return;
+  }
+  const p = dir === '/' ? '/' + name : dir + '/' + name;
+  let st: fs.Stats | undefined;
+  try {
+    st = real.lstatSync(p, QUIET);
+  } catch {
+    stale(dir);
+    return dropSubtree(p);
+  }
+  // The entry's own index holds while it is the same directory, watched (a directory moved
+  // into place, like the overlay's own copy-up of one, is announced after it was indexed).
+  const kid = byDir.get(p);
+  if (kid !== undefined && !stillWatched(kid, st)) dropSubtree(p);
+  const idx = byDir.get(dir);
+  if (idx === undefined || !idx.loaded || idx.fallback) return stale(dir);
+  if (st === undefined) return removed(p);
+  added(p, typeOfStats(st), true);
 }
 
 /** A new overlay starts from fresh indexes of its layers. */
@@ -562,6 +705,10 @@ observeIo({ mutated: noteMutation, missing: noteMissing });
 export function configureIndex(s: Partial<IndexSettings>): IndexSettings {
   const before = { ...settings };
   if (s.ttlMs !== undefined) settings.ttlMs = s.ttlMs;
+  if (s.watchedTtlMs !== undefined) settings.watchedTtlMs = s.watchedTtlMs;
+  if (s.maxWatches !== undefined) settings.maxWatches = s.maxWatches;
+  if (s.watch !== undefined) settings.watch = s.watch;
+  if (!settings.watch || watches > settings.maxWatches) for (const idx of byDir.values()) if (!settings.watch || watches > settings.maxWatches) unwatch(idx);
   if (s.maxEntries !== undefined) settings.maxEntries = s.maxEntries;
   if (s.maxPaths !== undefined) settings.maxPaths = s.maxPaths;
   epoch++;
@@ -581,6 +728,8 @@ export interface IndexStats {
   entries: number;
   /** Index reads (readdir) since the process started. */
   builds: number;
+  /** Directories watched (one inotify watch each). */
+  watched: number;
   /** A rough estimate of the memory held (bytes); the benchmark also measures the heap. */
   approxBytes: number;
 }
@@ -595,7 +744,7 @@ export function indexStats(): IndexStats {
   }
   // A Map slot ~ 3 words, a string header 16 bytes, an index object ~ 200 bytes with its maps.
   const approxBytes = byDir.size * 200 + entries * (24 + 16) + nameBytes;
-  return { directories: byDir.size, entries, builds, approxBytes };
+  return { directories: byDir.size, entries, builds, watched: watches, approxBytes };
 }
 
 /** Forget every index (tests, the benchmark). */

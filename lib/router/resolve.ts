@@ -18,7 +18,7 @@ import { io, lstatOrNull, type Io } from '../io';
 import { fsError } from '../errors';
 import { isAtOrUnder, relativeTo } from '../paths';
 import {
-  clock, usable, touch, ensure, revalidateNow, indexOf, childIndex, indexEpoch, indexGeneration, clockNow, ttl, maxPaths, type DirIndex,
+  clock, usable, touch, ensure, revalidateNow, indexOf, childIndex, indexEpoch, indexGeneration, clockNow, freshUntil, maxPaths, type DirIndex,
   T_FILE, T_DIR, T_LINK, T_WHITEOUT,
 } from './index-cache';
 import type * as fs from 'fs';
@@ -365,13 +365,14 @@ function check(e: PathEntry): number {
       if (!usable(d)) state = EXPIRED;
       else {
         touch(d);
-        if (d.checkedAt < until) until = d.checkedAt;
+        const u = freshUntil(d);
+        if (u < until) until = u;
       }
     }
   }
   if (state === VALID) {
     e.gen = indexGeneration();
-    e.until = until + ttl();
+    e.until = until;
   }
   return state;
 }
@@ -538,8 +539,8 @@ export function* resolve(stack: Stack, abs: string, follow: boolean, slash = fal
 }
 
 /**
- * The remembered answer for `abs` (absolute, normal, under the mountpoint) when it holds right
- * now without any I/O: every index it was read from unchanged and within its TTL. Undefined
+ * The remembered answer for `abs` (under the mountpoint; a path not in normal absolute form is
+ * never remembered, so it finds nothing) when it holds right now without any I/O: every index it was read from unchanged and within its TTL. Undefined
  * when the full `resolve` is needed (nothing remembered, something to validate, a symlink to
  * follow). The Node adapter's fast path for repeated reads (lib/ops/read.ts `*Quick`).
  */

@@ -15,6 +15,8 @@ import { layerChanged } from './freshness';
 export interface HubClient {
   /** Read on every ref/unref decision (a merged watcher's ref()/unref() changes it). */
   readonly persistent: boolean;
+  /** The directory index's own subscription (lib/router/index-watch.ts), not a merged watcher's. */
+  readonly index?: boolean;
   event(eventType: string, name: string | null): void;
   /**
    * The directory was replaced, moved or deleted, or its Node watcher failed: the client must
@@ -56,9 +58,18 @@ export function refreshClient(client: HubClient): void {
   for (const entry of entries.values()) if (entry.clients.has(client)) refresh(entry);
 }
 
-/** Number of Node watchers open (for tests and the documented bound). */
+/** Number of Node watchers open for merged watchers (for tests and the documented bound). */
 export function openWatchers(): number {
-  return entries.size;
+  let n = 0;
+  for (const entry of entries.values()) {
+    for (const c of entry.clients) {
+      if (c.index !== true) {
+        n++;
+        break;
+      }
+    }
+  }
+  return n;
 }
 
 function open(dir: string, st: fs.Stats, clients: Set<HubClient>): Entry {
@@ -89,7 +100,7 @@ function refresh(entry: Entry): void {
 
 function dispatch(entry: Entry, type: string, name: string | null): void {
   if (entries.get(entry.dir) !== entry) return;
-  layerChanged(entry.dir);
+  layerChanged(entry.dir, type, name);
   for (const c of [...entry.clients]) c.event(type, name);
   const st = lstat(entry.dir);
   if (!st || !st.isDirectory() || st.ino !== entry.ino || st.dev !== entry.dev) return retire(entry);

@@ -1,0 +1,186 @@
+/**
+ * Watching indexed directories (lib/router/index-watch.ts, lib/router/index-cache.ts): how a
+ * change made behind the overlay's back reaches the index, as the README's "When changes show"
+ * documents it.
+ *  - An event is applied in place: one lstat of the named entry, never a read of the directory.
+ *  - In a synchronous stretch (no turn of the event loop, so no event), a watched index is
+ *    checked after `watchedTtlMs`, the backstop.
+ *  - Watches are bounded (`maxWatches`); directories over the bound fall back to the TTL check.
+ *  - A directory replaced behind the back is read and watched again.
+ *  - close() releases the watches; they never keep a process alive.
+ * (test/index-cache.test.ts runs its behind-the-back cases with and without watching.)
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+import { createOverlay } from '../lib';
+import { countCallsAsync } from './helpers/real-calls';
+import { configureIndex, indexStats, type IndexSettings } from '../lib/router/index-cache';
+import type { Overlay } from '../lib/types';
+
+const HOUR = 60 * 60 * 1000;
+const ROOT = path.resolve(__dirname, '..');
+let base: string;
+let n = 0;
+let saved: IndexSettings;
+beforeAll(() => { base = fs.mkdtempSync(path.join(os.tmpdir(), 'ovfs-iwatch-')); });
+afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
+// Only events (or what a test sets) can refresh an index here.
+beforeEach(() => { saved = configureIndex({ watch: true, ttlMs: HOUR, watchedTtlMs: HOUR }); });
+afterEach(() => { configureIndex(saved); });
+
+interface Layers { m: string; u: string; l1: string; w: string }
+const opened: Overlay[] = [];
+afterEach(() => { for (const ov of opened.splice(0)) ov.close(); });
+
+function setup(files: Record<string, string>): Layers & { ov: Overlay } {
+  const dir = path.join(base, `s${n++}`);
+  const l = { m: `${dir}/m`, u: `${dir}/u`, l1: `${dir}/l1`, w: `${dir}/w` };
+  for (const d of [l.u, l.l1]) fs.mkdirSync(d, { recursive: true });
+  for (const [rel, data] of Object.entries(files)) put(`${dir}/${rel}`, data);
+  const ov = createOverlay({ mountpoint: l.m, upper: l.u, lower: [l.l1], workdir: l.w });
+  opened.push(ov);
+  return { ...l, ov };
+}
+
+function put(file: string, data: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, data);
+}
+
+const turn = () => new Promise((r) => setTimeout(r, 2));
+
+/** Poll (turning the event loop) until `check` passes; fail after `ms`. */
+async function eventually(check: () => void, ms = 2000): Promise<void> {
+  const t0 = Date.now();
+  for (;;) {
+    try {
+      check();
+      return;
+    } catch (e) {
+      if (Date.now() - t0 > ms) throw e;
+      await turn();
+    }
+  }
+}
+
+test('an event is applied in place: an lstat of the entry it names, no read of the directory', async () => {
+  const s = setup({ 'l1/d/a.txt': 'a', 'u/d/b.txt': 'b' });
+  expect(s.ov.fs.existsSync(`${s.m}/d/new.txt`)).toBe(false);
+  expect(s.ov.fs.readFileSync(`${s.m}/d/a.txt`, 'utf8')).toBe('a');
+  const calls = await countCallsAsync(['lstatSync', 'readdirSync'], async () => {
+    put(`${s.l1}/d/new.txt`, 'new');
+    fs.rmSync(`${s.u}/d/b.txt`);
+    fs.writeFileSync(`${s.u}/d/.wh.a.txt`, '');
+    await eventually(() => {
+      expect(s.ov.fs.existsSync(`${s.m}/d/new.txt`)).toBe(true);
+      expect(s.ov.fs.existsSync(`${s.m}/d/b.txt`)).toBe(false);
+      expect(s.ov.fs.existsSync(`${s.m}/d/a.txt`)).toBe(false);
+    });
+  });
+  expect(calls.readdirSync).toBe(0);
+  expect(calls.lstatSync).toBeGreaterThan(0);
+  // The listing reads the directories again, for their order: the same names as a fresh overlay's.
+  const fresh = createOverlay({ mountpoint: `${s.m}2`, upper: s.u, lower: [s.l1], cache: false });
+  opened.push(fresh);
+  expect((s.ov.fs.readdirSync(`${s.m}/d`) as string[]).sort()).toEqual((fresh.fs.readdirSync(`${s.m}2/d`) as string[]).sort());
+  expect((s.ov.fs.readdirSync(`${s.m}/d`) as string[]).sort()).toEqual(['new.txt']);
+});
+
+test('a kernel whiteout made behind the back hides the lower entry', async () => {
+  if (process.getuid?.() !== 0) {
+    console.log('skipped: mknod of a 0:0 character device needs root');
+    return;
+  }
+  const s = setup({ 'l1/d/a.txt': 'a', 'u/d/keep.txt': 'k' });
+  expect(s.ov.fs.readFileSync(`${s.m}/d/a.txt`, 'utf8')).toBe('a');
+  const r = spawnSync('mknod', [`${s.u}/d/a.txt`, 'c', '0', '0']);
+  expect(r.status).toBe(0);
+  await eventually(() => expect(s.ov.fs.existsSync(`${s.m}/d/a.txt`)).toBe(false));
+  expect(s.ov.fs.readdirSync(`${s.m}/d`)).toEqual(['keep.txt']);
+});
+
+test('a directory replaced behind the back is read again, and watched again', async () => {
+  const s = setup({ 'l1/d/sub/old.txt': 'old' });
+  expect(s.ov.fs.readdirSync(`${s.m}/d/sub`)).toEqual(['old.txt']);
+  fs.rmSync(`${s.l1}/d/sub`, { recursive: true });
+  put(`${s.l1}/d/sub/new.txt`, 'new');
+  await eventually(() => expect(s.ov.fs.readdirSync(`${s.m}/d/sub`)).toEqual(['new.txt']));
+  // The new directory's own changes arrive as events too (the TTLs are an hour).
+  put(`${s.l1}/d/sub/later.txt`, 'later');
+  await eventually(() => expect(s.ov.fs.readFileSync(`${s.m}/d/sub/later.txt`, 'utf8')).toBe('later'));
+});
+
+test('in a synchronous stretch (no events come in), a watched index is checked after watchedTtlMs', async () => {
+  configureIndex({ watchedTtlMs: 150 });
+  const s = setup({ 'l1/d/a.txt': 'a' });
+  // Let the directory age past the racy window, so that the check trusts its unchanged mtime.
+  await new Promise((r) => setTimeout(r, 60));
+  // From here on, no turn of the event loop.
+  const built = Date.now();
+  expect(s.ov.fs.existsSync(`${s.m}/d/a.txt`)).toBe(true);
+  expect(indexStats().watched).toBeGreaterThan(0);
+  put(`${s.l1}/d/b.txt`, 'b');
+  const early = Date.now() - built < 150; // (not so under extreme load: then only the end is checked)
+  const seen = s.ov.fs.existsSync(`${s.m}/d/b.txt`);
+  if (early) expect(seen).toBe(false); // trusted, and no event can come in
+  while (Date.now() - built < 200) { /* a synchronous stretch */ }
+  expect(s.ov.fs.existsSync(`${s.m}/d/b.txt`)).toBe(true);
+  expect(s.ov.fs.readFileSync(`${s.m}/d/b.txt`, 'utf8')).toBe('b');
+});
+
+test('watches are bounded: directories over maxWatches are checked after ttlMs instead', async () => {
+  const cap = indexStats().watched + 2;
+  configureIndex({ maxWatches: cap, ttlMs: 30 });
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 6; i++) files[`l1/d${i}/f.txt`] = `${i}`;
+  const s = setup(files);
+  for (let i = 0; i < 6; i++) expect(s.ov.fs.readFileSync(`${s.m}/d${i}/f.txt`, 'utf8')).toBe(`${i}`);
+  const st = indexStats();
+  expect(st.watched).toBe(cap);
+  expect(st.directories).toBeGreaterThan(st.watched);
+  // Every directory still sees changes made behind the back: by event or by the check.
+  for (let i = 0; i < 6; i++) put(`${s.l1}/d${i}/g.txt`, `g${i}`);
+  await eventually(() => {
+    for (let i = 0; i < 6; i++) expect(s.ov.fs.readFileSync(`${s.m}/d${i}/g.txt`, 'utf8')).toBe(`g${i}`);
+  });
+});
+
+test('the overlay\'s own changes, when their events arrive, cost no read of the directory', async () => {
+  const s = setup({ 'l1/d/a.txt': 'a' });
+  expect(s.ov.fs.existsSync(`${s.m}/d/a.txt`)).toBe(true);
+  for (let i = 0; i < 20; i++) s.ov.fs.writeFileSync(`${s.m}/d/n${i}.txt`, `${i}`);
+  s.ov.fs.appendFileSync(`${s.m}/d/a.txt`, '!'); // copy-up
+  s.ov.fs.unlinkSync(`${s.m}/d/n0.txt`);
+  const calls = await countCallsAsync(['readdirSync'], async () => {
+    for (let i = 0; i < 5; i++) await turn(); // the events come in
+    for (let i = 1; i < 20; i++) expect(s.ov.fs.readFileSync(`${s.m}/d/n${i}.txt`, 'utf8')).toBe(`${i}`);
+    expect(s.ov.fs.existsSync(`${s.m}/d/n0.txt`)).toBe(false);
+    expect(s.ov.fs.readFileSync(`${s.m}/d/a.txt`, 'utf8')).toBe('a!');
+  });
+  expect(calls.readdirSync).toBe(0);
+});
+
+test('close() releases the watches of its indexes', () => {
+  const before = indexStats().watched;
+  const s = setup({ 'l1/a/b/c.txt': 'c', 'u/a/x.txt': 'x' });
+  expect(s.ov.fs.readFileSync(`${s.m}/a/b/c.txt`, 'utf8')).toBe('c');
+  expect(indexStats().watched).toBeGreaterThan(before);
+  s.ov.close();
+  expect(indexStats().watched).toBe(before);
+});
+
+test('the watches never keep a process alive', () => {
+  const dist = path.join(ROOT, 'dist', 'cjs', 'index.js');
+  const s = setup({ 'l1/d/a.txt': 'a' });
+  const script = `
+    const { createOverlay } = require(${JSON.stringify(dist)});
+    const ov = createOverlay({ mountpoint: ${JSON.stringify(`${s.m}-child`)}, upper: ${JSON.stringify(s.u)}, lower: [${JSON.stringify(s.l1)}], workdir: ${JSON.stringify(`${s.w}-child`)} });
+    console.log(ov.fs.readFileSync(${JSON.stringify(`${s.m}-child/d/a.txt`)}, 'utf8'));
+    console.log(require(${JSON.stringify(path.join(ROOT, 'dist', 'cjs', 'router', 'index-cache.js'))}).indexStats().watched > 0);`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+  expect(r.error).toBeUndefined(); // no timeout: it ended by itself
+  expect(r.status).toBe(0);
+  expect(r.stdout.trim().split('\n')).toEqual(['a', 'true']);
+});
