@@ -560,6 +560,9 @@ async function layerScaling(scratch, flat, merged, kernel, problems) {
     } catch (err) {
       row.error = `${err.code ? err.code + ': ' : ''}${err.message}`;
       problems.push(`${n} layers threw: ${row.error}`);
+    } finally {
+      // Its indexes (and their watches) go with it; older engines have no close().
+      if (typeof ov.close === 'function') ov.close();
     }
     rows.push(row);
   }
@@ -603,6 +606,9 @@ function measureMemory(ov, mount, others) {
     estimateBytes: st.approxBytes,
     bound: indexCache.indexSettings().maxEntries,
     ttlMs: indexCache.indexSettings().ttlMs,
+    // Engines with watched indexes (absent in older builds run with --engine).
+    watched: st.watched,
+    watchedTtlMs: indexCache.indexSettings().watchedTtlMs,
   };
 }
 
@@ -832,7 +838,8 @@ function table(report) {
     const mb = (b) => (b / (1024 * 1024)).toFixed(2);
     lines.push(
       `index memory after one full walk from cold: ${mb(m.heapBytes)} MB of heap (${m.directories} directories, ${m.entries} names; ` +
-        `index estimate ${mb(m.estimateBytes)} MB; target < ${m.targetMB} MB: ${m.met ? 'met' : 'NOT met'}); bound ${m.bound} names, TTL ${m.ttlMs} ms`,
+        `index estimate ${mb(m.estimateBytes)} MB; target < ${m.targetMB} MB: ${m.met ? 'met' : 'NOT met'}); bound ${m.bound} names, TTL ${m.ttlMs} ms` +
+        (m.watched === undefined ? '' : `; ${m.watched} directories watched (checked after ${m.watchedTtlMs} ms)`),
     );
   } else lines.push(`index memory: not measured (${m.reason})`);
   const c = report.checks;

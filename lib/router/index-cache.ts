@@ -50,7 +50,10 @@ export interface IndexSettings {
   watchedTtlMs: number;
   /** Watch indexed directories (inotify), so that changes show without waiting for a TTL. */
   watch: boolean;
-  /** Bound on the directories watched at once (each holds one inotify watch of the user's quota). */
+  /**
+   * Bound on the directories watched at once (each holds one inotify watch of the user's
+   * quota); lib/router/index-watch.ts sets it from the system's quota.
+   */
   maxWatches: number;
   /** Bound on the names held, over every index in the process. */
   maxEntries: number;

@@ -7,7 +7,25 @@
  * only keeps the watch open, without keeping the process alive.
  */
 import { subscribe } from '../watch/hub';
-import { setDirectoryWatcher, watchRenewed } from './index-cache';
+import { real } from '../real-fs';
+import { configureIndex, setDirectoryWatcher, watchRenewed } from './index-cache';
+
+/**
+ * How many directories the index may watch: a quarter of the user's inotify quota (shared by
+ * every process of the user: editors, dev servers, the merged watchers), at most 65,536. Over
+ * it, indexes are checked after their TTL instead.
+ */
+function defaultMaxWatches(): number {
+  try {
+    const quota = Number(real.readFileSync('/proc/sys/fs/inotify/max_user_watches', 'utf8'));
+    if (quota > 0) return Math.min(65_536, Math.floor(quota / 4));
+  } catch {
+    // not Linux, or no /proc
+  }
+  return 2048;
+}
+
+configureIndex({ maxWatches: defaultMaxWatches() });
 
 setDirectoryWatcher((idx, st) => {
   let release: (() => void) | null = null;
