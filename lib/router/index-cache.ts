@@ -12,10 +12,10 @@
  *  - Watching (lib/router/index-watch.ts): an indexed directory gets an inotify watch before it
  *    is read; each event names an entry, which is looked at again (one lstat) and updated in
  *    place. Events arrive when the event loop turns, so such a change shows at the next turn.
- *  - Validation, for what events cannot cover: a watched index is trusted for `watchedTtlMs`
- *    (the backstop for synchronous stretches that never let events in, and for lost events),
- *    an unwatched one (watching off, over `maxWatches`, or refused by the system) for `ttlMs`;
- *    after that the next use lstat's the directory and compares its mtime, ctime and inode
+ *  - Validation, for what events cannot cover: a watched index is trusted for at most
+ *    `watchedTtlMs` (the backstop for synchronous stretches that never let events in, and for
+ *    lost events), an unwatched one (watching off, over `maxWatches`, or refused by the system)
+ *    for at most `ttlMs` (see `freshUntil`); after that the next use lstat's the directory and compares its mtime, ctime and inode
  *    number with the ones the index was built from, and reads it again when they differ. A
  *    directory whose mtime lies within the timestamp granularity of the moment it was read
  *    ("racy": a later change in the same clock tick would leave the mtime as it was) is read
@@ -137,9 +137,16 @@ function moment(): Moment {
   return { mono: performance.now(), wall: Date.now() };
 }
 
-/** Until when (ms) an index is trusted without looking at its directory again. */
+/**
+ * Until when (ms) an index is trusted without looking at its directory again: the end of the
+ * TTL-long period of the clock in which it was checked (so never longer than its TTL). Periods,
+ * not TTLs from each check: the indexes an answer depends on then expire together, and a
+ * remembered answer is checked again once per period rather than each time one of its
+ * (up to one per layer and level) indexes expires.
+ */
 export function freshUntil(idx: DirIndex): number {
-  return idx.checkedAt + (idx.watch !== null ? settings.watchedTtlMs : settings.ttlMs);
+  const ttl = idx.watch !== null ? settings.watchedTtlMs : settings.ttlMs;
+  return ttl > 0 ? (Math.floor(idx.checkedAt / ttl) + 1) * ttl : -Infinity;
 }
 
 /** Loaded and checked within its TTL. */
