@@ -16,7 +16,7 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { createOverlay } from '../lib';
 import { countCallsAsync } from './helpers/real-calls';
-import { configureIndex, indexStats, type IndexSettings } from '../lib/router/index-cache';
+import { configureIndex, indexStats, directoryWatcher, setDirectoryWatcher, type IndexSettings } from '../lib/router/index-cache';
 import type { Overlay } from '../lib/types';
 
 const HOUR = 60 * 60 * 1000;
@@ -146,6 +146,29 @@ test('watches are bounded: directories over maxWatches are checked after ttlMs i
   await eventually(() => {
     for (let i = 0; i < 6; i++) expect(s.ov.fs.readFileSync(`${s.m}/d${i}/g.txt`, 'utf8')).toBe(`g${i}`);
   });
+});
+
+test('a watch the system refuses (its inotify quota used up) falls back to the check after ttlMs', async () => {
+  const real = directoryWatcher();
+  let tried = 0;
+  setDirectoryWatcher(() => {
+    tried++;
+    throw Object.assign(new Error('ENOSPC: System limit for number of file watchers reached'), { code: 'ENOSPC' });
+  });
+  try {
+    configureIndex({ ttlMs: 30 });
+    const before = indexStats().watched;
+    const s = setup({ 'l1/a/f.txt': 'f', 'l1/b/g.txt': 'g' });
+    expect(s.ov.fs.readFileSync(`${s.m}/a/f.txt`, 'utf8')).toBe('f');
+    expect(s.ov.fs.readFileSync(`${s.m}/b/g.txt`, 'utf8')).toBe('g');
+    expect(indexStats().watched).toBe(before);
+    expect(tried).toBe(1); // refused once: not asked again for a while (each refusal costs a throw)
+    put(`${s.l1}/a/new.txt`, 'new');
+    await eventually(() => expect(s.ov.fs.readFileSync(`${s.m}/a/new.txt`, 'utf8')).toBe('new'), 1000);
+  } finally {
+    setDirectoryWatcher(real);
+    configureIndex({ watch: true }); // and try again at once
+  }
 });
 
 test('the overlay\'s own changes, when their events arrive, cost no read of the directory', async () => {

@@ -382,6 +382,10 @@ export function setDirectoryWatcher(w: DirectoryWatcher | null): void {
   watcher = w;
 }
 
+export function directoryWatcher(): DirectoryWatcher | null {
+  return watcher;
+}
+
 function watchDirectory(idx: DirIndex, st: fs.Stats): void {
   unwatch(idx);
   if (watcher === null || !settings.watch || watches >= settings.maxWatches || idx.dead) return;
@@ -718,6 +722,8 @@ export function configureIndex(s: Partial<IndexSettings>): IndexSettings {
   if (s.watchedTtlMs !== undefined) settings.watchedTtlMs = s.watchedTtlMs;
   if (s.maxWatches !== undefined) settings.maxWatches = s.maxWatches;
   if (s.watch !== undefined) settings.watch = s.watch;
+  // Set anew: a watch the system refused is tried again at once.
+  if (s.watch !== undefined || s.maxWatches !== undefined) refusedAt = -Infinity;
   if (!settings.watch || watches > settings.maxWatches) for (const idx of byDir.values()) if (!settings.watch || watches > settings.maxWatches) unwatch(idx);
   if (s.maxEntries !== undefined) settings.maxEntries = s.maxEntries;
   if (s.maxPaths !== undefined) settings.maxPaths = s.maxPaths;
