@@ -208,3 +208,17 @@ test('the watches never keep a process alive', () => {
   expect(r.status).toBe(0);
   expect(r.stdout.trim().split('\n')).toEqual(['a', 'true']);
 });
+
+test('a layer root replaced behind the back: the directories below it are read from the new one', async () => {
+  const s = setup({ 'u/d/sub/x.txt': 'x', 'l1/d/a.txt': 'a' });
+  expect(s.ov.fs.readFileSync(`${s.m}/d/sub/x.txt`, 'utf8')).toBe('x');
+  // The upper moved away, a copy in its place: the old directories (and their watches) go with it.
+  fs.renameSync(s.u, `${s.u}.old`);
+  fs.cpSync(`${s.u}.old`, s.u, { recursive: true });
+  put(`${s.u}/d/sub/y.txt`, 'y');
+  await eventually(() => expect(s.ov.fs.readFileSync(`${s.m}/d/sub/y.txt`, 'utf8')).toBe('y'));
+  // Changes in the new directories arrive as events (the TTLs are an hour).
+  put(`${s.u}/d/sub/z.txt`, 'z');
+  await eventually(() => expect(s.ov.fs.readFileSync(`${s.m}/d/sub/z.txt`, 'utf8')).toBe('z'));
+  fs.rmSync(`${s.u}.old`, { recursive: true });
+});

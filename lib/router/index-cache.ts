@@ -440,13 +440,28 @@ export function watchRenewed(idx: DirIndex): void {
   old();
 }
 
-/** The watch of `idx` ended: read the directory again (and watch it again) at its next use. */
+/**
+ * The watch of `idx` ended: read the directory again (and watch it again) at its next use. The
+ * indexes below it go: when the directory was moved away, its subdirectories went with it and
+ * their watches followed them, so nothing would report changes to the ones now at their paths
+ * (a layer root has no watched parent whose event would drop them).
+ */
 export function watchLost(idx: DirIndex): void {
   unwatch(idx);
   if (!idx.dead) {
     idx.version++;
     generation++;
     idx.loaded = false;
+    dropBelow(idx);
+  }
+}
+
+/** Forget the indexes of the directories below `idx` (not its own). */
+function dropBelow(idx: DirIndex): void {
+  if (idx.kids !== null) for (const kid of [...idx.kids.values()]) dropTree(kid);
+  if (detached.size > 0) {
+    const prefix = idx.real === '/' ? '/' : idx.real + '/';
+    for (const d of [...detached]) if (d.real.startsWith(prefix)) dropTree(d);
   }
 }
 
@@ -685,7 +700,7 @@ export function noteLayerEvent(dir: string, type: string, name: string | null): 
   if (name === null || name === '' || name.includes('/')) {
     stale(dir);
     const idx = byDir.get(dir);
-    if (idx?.kids) for (const kid of [...idx.kids.values()]) dropTree(kid);
+    if (idx !== undefined) dropBelow(idx);
     return;
   }
   const p = dir === '/' ? '/' + name : dir + '/' + name;
