@@ -222,3 +222,22 @@ test('a layer root replaced behind the back: the directories below it are read f
   await eventually(() => expect(s.ov.fs.readFileSync(`${s.m}/d/sub/z.txt`, 'utf8')).toBe('z'));
   fs.rmSync(`${s.u}.old`, { recursive: true });
 });
+
+test('a layer root deleted and made again with the same inode number is watched again, even with an entry of its own name', async () => {
+  // ext4 gives a new directory the inode number of one just deleted; inotify names the watched
+  // directory itself by its base name, here also the name of an entry in it. A layer root has
+  // no watched parent: its own watch is all that tells.
+  const s = setup({ 'l1/x.txt': 'x', 'l1/l1': 'old' });
+  expect(s.ov.fs.readFileSync(`${s.m}/l1`, 'utf8')).toBe('old');
+  const ino = fs.statSync(s.l1).ino;
+  fs.rmSync(s.l1, { recursive: true });
+  put(`${s.l1}/l1`, 'new');
+  if (fs.statSync(s.l1).ino !== ino) {
+    console.log('skipped: the file system gave the new directory another inode number');
+    return;
+  }
+  await eventually(() => expect(s.ov.fs.readFileSync(`${s.m}/l1`, 'utf8')).toBe('new'));
+  // Changes in the new directory arrive as events (the TTLs are an hour).
+  put(`${s.l1}/later.txt`, 'later');
+  await eventually(() => expect(s.ov.fs.readFileSync(`${s.m}/later.txt`, 'utf8')).toBe('later'));
+});

@@ -30,6 +30,8 @@ interface Entry {
   readonly base: string;
   readonly ino: number;
   readonly dev: number;
+  /** Birth time: ext4 gives a new directory the inode number of one just deleted. */
+  readonly birth: number;
   watcher: fs.FSWatcher;
   readonly clients: Set<HubClient>;
 }
@@ -39,7 +41,7 @@ const entries = new Map<string, Entry>();
 /** Subscribe to a real directory (st: its lstat, to tell a replaced directory apart). */
 export function subscribe(dir: string, st: fs.Stats, client: HubClient): () => void {
   let entry = entries.get(dir);
-  if (entry && (entry.ino !== st.ino || entry.dev !== st.dev)) {
+  if (entry && !isWatchedBy(entry, st)) {
     retire(entry);
     entry = undefined;
   }
@@ -74,7 +76,7 @@ export function openWatchers(): number {
 
 function open(dir: string, st: fs.Stats, clients: Set<HubClient>): Entry {
   const watcher = (original.watch as typeof fs.watch)(dir, { persistent: true, encoding: 'utf8' });
-  const entry: Entry = { dir, base: dir.slice(dir.lastIndexOf('/') + 1), ino: st.ino, dev: st.dev, watcher, clients };
+  const entry: Entry = { dir, base: dir.slice(dir.lastIndexOf('/') + 1), ino: st.ino, dev: st.dev, birth: st.birthtimeMs, watcher, clients };
   watcher.on('change', (type: string, name: string | null) => dispatch(entry, type, name));
   // Node has closed its handle after an error: every client looks again.
   watcher.on('error', (err: Error) => {
@@ -103,11 +105,20 @@ function dispatch(entry: Entry, type: string, name: string | null): void {
   layerChanged(entry.dir, type, name);
   for (const c of [...entry.clients]) c.event(type, name);
   const st = lstat(entry.dir);
-  if (!st || !st.isDirectory() || st.ino !== entry.ino || st.dev !== entry.dev) return retire(entry);
+  if (!st || !st.isDirectory() || !isWatchedBy(entry, st)) return retire(entry);
   // inotify names the watched directory itself (moved, deleted, maybe recreated with the same
   // inode number) by its base name. When no child has that name, watch the path afresh: the
   // new watcher is opened before the old one closes, so no event falls between them.
   if (type === 'rename' && name === entry.base && !lstat(entry.dir + '/' + name)) renew(entry, st);
+}
+
+/**
+ * The directory `st` describes is the one `entry` watches: same device, inode number and birth
+ * time. The inode number alone does not tell a directory made again in place of a deleted one
+ * (the renewal by base name in dispatch misses it when an entry bears that name too).
+ */
+function isWatchedBy(entry: Entry, st: fs.Stats): boolean {
+  return st.ino === entry.ino && st.dev === entry.dev && st.birthtimeMs === entry.birth;
 }
 
 /** The directory is gone or replaced: close its watcher and let the clients look again. */
