@@ -186,6 +186,18 @@ test('the overlay\'s own changes, when their events arrive, cost no read of the 
   expect(calls.readdirSync).toBe(0);
 });
 
+test('watching turned back on: indexes read unwatched are read again and watched at their next use', () => {
+  configureIndex({ watch: false });
+  const s = setup({ 'l1/a/b/c.txt': 'c' });
+  const before = indexStats().watched;
+  expect(s.ov.fs.readFileSync(`${s.m}/a/b/c.txt`, 'utf8')).toBe('c');
+  expect(indexStats().watched).toBe(before);
+  configureIndex({ watch: true });
+  expect(s.ov.fs.readFileSync(`${s.m}/a/b/c.txt`, 'utf8')).toBe('c');
+  // The layer roots, a and a/b in l1, a in nothing else: every directory on the way.
+  expect(indexStats().watched - before).toBeGreaterThanOrEqual(4);
+});
+
 test('close() releases the watches of its indexes', () => {
   const before = indexStats().watched;
   const s = setup({ 'l1/a/b/c.txt': 'c', 'u/a/x.txt': 'x' });

@@ -85,6 +85,8 @@ export class DirIndex {
   /** Dropped from the cache (holders may still read the snapshot they have). */
   dead = false;
   ino = -1;
+  /** Birth time of the directory read (0 where the file system keeps none). */
+  birthMs = 0;
   mtimeMs = NaN;
   ctimeMs = NaN;
   racy = true;
@@ -282,6 +284,7 @@ function markFallback(idx: DirIndex, t0: Moment, st: fs.Stats | null): void {
 
 function sign(idx: DirIndex, st: fs.Stats | null, wall: number): void {
   idx.ino = st === null ? -1 : st.ino;
+  idx.birthMs = st === null ? 0 : st.birthtimeMs;
   idx.mtimeMs = st === null ? NaN : st.mtimeMs;
   idx.ctimeMs = st === null ? NaN : st.ctimeMs;
   // A missing directory is always read again at its next check.
@@ -324,8 +327,11 @@ function* build(idx: DirIndex, st: fs.Stats | null, t0: Moment): Io<void> {
   let oci: Set<string> | null = null;
   let opaque = false;
   if (st !== null && st.isDirectory()) {
+    // Another directory than the one indexed (replaced behind the back): the indexes below it
+    // describe the old one's subdirectories, which may have gone elsewhere with their watches.
+    if (idx.ino !== -1 && (st.ino !== idx.ino || st.birthtimeMs !== idx.birthMs)) dropBelow(idx);
     // Watched before it is read: a change made while it is read then has an event to come.
-    if (idx.watch === null || idx.watchIno !== st.ino) watchDirectory(idx, st);
+    if (!stillWatched(idx, st)) watchDirectory(idx, st);
     let dirents: fs.Dirent[] = [];
     try {
       dirents = yield* io.readdirTyped(idx.real);
@@ -692,8 +698,9 @@ export function noteMissing(p: string): void {
 /**
  * A watcher's event from real directory `dir` (type and name as fs.watch gives them): the named
  * entry is looked at again and the index updated in place; the indexes at and below it are
- * dropped. A 'change' (contents, attributes) changes no name or type. No name (the kernel's
- * queue overflowed): the whole directory is read again.
+ * dropped. A 'change' (contents, attributes) changes no name or type. No name (Node gives one
+ * for every inotify event on Linux; lost events, like a full kernel queue, are found by the
+ * check after the TTL): anything may have changed, the whole directory is read again.
  */
 export function noteLayerEvent(dir: string, type: string, name: string | null): void {
   if (type !== 'rename') return;
@@ -737,8 +744,12 @@ export function configureIndex(s: Partial<IndexSettings>): IndexSettings {
   if (s.watchedTtlMs !== undefined) settings.watchedTtlMs = s.watchedTtlMs;
   if (s.maxWatches !== undefined) settings.maxWatches = s.maxWatches;
   if (s.watch !== undefined) settings.watch = s.watch;
-  // Set anew: a watch the system refused is tried again at once.
-  if (s.watch !== undefined || s.maxWatches !== undefined) refusedAt = -Infinity;
+  // Set anew: a watch the system refused is tried again at once, and indexes read unwatched are
+  // read again (and watched) at their next use.
+  if (s.watch !== undefined || s.maxWatches !== undefined) {
+    refusedAt = -Infinity;
+    if (settings.watch) for (const idx of byDir.values()) if (idx.watch === null && idx.loaded) stale(idx.real);
+  }
   if (!settings.watch || watches > settings.maxWatches) for (const idx of byDir.values()) if (!settings.watch || watches > settings.maxWatches) unwatch(idx);
   if (s.maxEntries !== undefined) settings.maxEntries = s.maxEntries;
   if (s.maxPaths !== undefined) settings.maxPaths = s.maxPaths;
