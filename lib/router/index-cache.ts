@@ -15,11 +15,12 @@
  *  - Validation, for what events cannot cover: a watched index is trusted for at most
  *    `watchedTtlMs` (the backstop for synchronous stretches that never let events in, and for
  *    lost events), an unwatched one (watching off, over `maxWatches`, or refused by the system)
- *    for at most `ttlMs` (see `freshUntil`); after that the next use lstat's the directory and compares its mtime, ctime and inode
- *    number with the ones the index was built from, and reads it again when they differ. A
- *    directory whose mtime lies within the timestamp granularity of the moment it was read
- *    ("racy": a later change in the same clock tick would leave the mtime as it was) is read
- *    again at its next check instead of being trusted on its mtime.
+ *    for at most `ttlMs` (see `freshUntil`); after that the next use lstat's the directory and
+ *    compares its mtime, ctime and inode number with the ones the index was built from, and
+ *    reads it again when they differ. A directory whose mtime lies within the timestamp
+ *    granularity of the moment it was read ("racy": a later change in the same clock tick would
+ *    leave the mtime as it was) is read again at its next check instead of being trusted on
+ *    its mtime.
  * So a change behind the overlay's back shows at the next turn of the event loop, and within
  * `watchedTtlMs` (1 s) in code that does not return to it; unwatched, within `ttlMs` (50 ms).
  *
