@@ -171,6 +171,36 @@ test('a watch the system refuses (its inotify quota used up) falls back to the c
   }
 });
 
+test('a watch refused for one directory (EACCES) leaves the others watched; it is watched at its next check', async () => {
+  const real = directoryWatcher()!;
+  const refused: string[] = [];
+  setDirectoryWatcher((idx, st) => {
+    if (idx.real.endsWith('/l1/a') && refused.length === 0) {
+      refused.push(idx.real);
+      throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+    }
+    return real(idx, st);
+  });
+  try {
+    configureIndex({ ttlMs: 30 });
+    const before = indexStats().watched;
+    const s = setup({ 'l1/a/f.txt': 'f', 'l1/b/g.txt': 'g' });
+    // Let the directories age past the racy window: a racy one is read again, not checked.
+    await new Promise((r) => setTimeout(r, 60));
+    expect(s.ov.fs.readFileSync(`${s.m}/a/f.txt`, 'utf8')).toBe('f');
+    expect(s.ov.fs.readFileSync(`${s.m}/b/g.txt`, 'utf8')).toBe('g');
+    expect(refused).toEqual([`${s.l1}/a`]);
+    const watched = indexStats().watched;
+    expect(watched - before).toBeGreaterThanOrEqual(3); // the roots and l1/b: not refused with l1/a
+    // After its 30 ms, l1/a is checked (unchanged) and watched then.
+    await new Promise((r) => setTimeout(r, 40));
+    expect(s.ov.fs.readFileSync(`${s.m}/a/f.txt`, 'utf8')).toBe('f');
+    expect(indexStats().watched).toBe(watched + 1);
+  } finally {
+    setDirectoryWatcher(real);
+  }
+});
+
 test('the overlay\'s own changes, when their events arrive, cost no read of the directory', async () => {
   const s = setup({ 'l1/d/a.txt': 'a' });
   expect(s.ov.fs.existsSync(`${s.m}/d/a.txt`)).toBe(true);
@@ -184,6 +214,23 @@ test('the overlay\'s own changes, when their events arrive, cost no read of the 
     expect(s.ov.fs.readFileSync(`${s.m}/d/a.txt`, 'utf8')).toBe('a!');
   });
   expect(calls.readdirSync).toBe(0);
+});
+
+test('a directory too big to index is probed, unwatched: changes in it do not make it read again each time', async () => {
+  configureIndex({ maxEntries: 400, ttlMs: 50 }); // over 100 names: not indexed
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 150; i++) files[`l1/big/f${i}`] = `${i}`;
+  const s = setup(files);
+  expect(s.ov.fs.readFileSync(`${s.m}/big/f7`, 'utf8')).toBe('7');
+  const calls = await countCallsAsync(['readdirSync'], async () => {
+    for (let i = 0; i < 10; i++) {
+      put(`${s.l1}/big/new${i}`, `new ${i}`);
+      await turn();
+      expect(s.ov.fs.readFileSync(`${s.m}/big/new${i}`, 'utf8')).toBe(`new ${i}`); // probed: seen at once
+    }
+  });
+  // Tried again (to index) only when its mtime changed and its 50 ms period ended: not per change.
+  expect(calls.readdirSync).toBeLessThanOrEqual(2);
 });
 
 test('watching turned back on: indexes read unwatched are read again and watched at their next use', () => {

@@ -239,6 +239,7 @@ export function revalidateNow(idx: DirIndex): boolean {
   }
   if (st === undefined || st.mtimeMs !== idx.mtimeMs || st.ctimeMs !== idx.ctimeMs || st.ino !== idx.ino) return false;
   idx.checkedAt = t0;
+  watchUnwatched(idx, st);
   return true;
 }
 
@@ -257,6 +258,7 @@ export function* ensure(idx: DirIndex): Io<void> {
   }
   if (idx.loaded && !idx.racy && st !== null && st.mtimeMs === idx.mtimeMs && st.ctimeMs === idx.ctimeMs && st.ino === idx.ino) {
     idx.checkedAt = t0.mono;
+    if (!idx.fallback) watchUnwatched(idx, st);
     return;
   }
   // Single flight among concurrent async lookups of one directory.
@@ -274,6 +276,9 @@ export function* ensureOrdered(idx: DirIndex): Io<void> {
  * the TTL), or it is too big to index (then it is tried again when its mtime changes).
  */
 function markFallback(idx: DirIndex, t0: Moment, st: fs.Stats | null): void {
+  // Its names are probed live: events would change nothing (and a huge directory read again
+  // at each would cost much).
+  unwatch(idx);
   idx.version++;
   generation++;
   setEntries(idx, new Map(), null);
@@ -381,9 +386,15 @@ export type DirectoryWatcher = (idx: DirIndex, st: fs.Stats) => () => void;
 
 let watcher: DirectoryWatcher | null = null;
 let watches = 0;
-/** When the system last refused a watch (ENOSPC: the user's inotify quota): no new ones for a while. */
+/**
+ * When the system last refused a watch for want of resources (ENOSPC: the user's inotify
+ * quota; EMFILE: its instances): no new ones for a while. Other failures (EACCES on a
+ * directory that can be searched but not read, ENOENT when it went meanwhile) concern that
+ * directory alone.
+ */
 let refusedAt = -Infinity;
 const RETRY_REFUSED_MS = 10_000;
+const OUT_OF_WATCHES = new Set(['ENOSPC', 'EMFILE', 'ENFILE', 'ENOMEM']);
 
 export function setDirectoryWatcher(w: DirectoryWatcher | null): void {
   watcher = w;
@@ -396,17 +407,26 @@ export function directoryWatcher(): DirectoryWatcher | null {
 function watchDirectory(idx: DirIndex, st: fs.Stats): void {
   unwatch(idx);
   if (watcher === null || !settings.watch || watches >= settings.maxWatches || idx.dead) return;
-  const now = Date.now();
+  const now = performance.now();
   if (now - refusedAt < RETRY_REFUSED_MS) return;
   try {
     idx.watch = watcher(idx, st);
-  } catch {
-    refusedAt = now;
+  } catch (err) {
+    if (OUT_OF_WATCHES.has((err as { code?: string }).code ?? '')) refusedAt = now;
     return;
   }
   idx.watchIno = st.ino;
   idx.watchBirth = st.birthtimeMs;
   watches++;
+}
+
+/**
+ * An index found unchanged at its check, and not watched (it was over the bound, or a watch was
+ * refused, when it was read): watch it now. A change between the check and the watch is no
+ * event, but its mtime differs from the index's: the next check finds it.
+ */
+function watchUnwatched(idx: DirIndex, st: fs.Stats): void {
+  if (idx.watch === null && settings.watch && watches < settings.maxWatches) watchDirectory(idx, st);
 }
 
 /** The directory `idx` watches is the one at its path now (not one made since in its place). */
@@ -724,7 +744,8 @@ export function noteLayerEvent(dir: string, type: string, name: string | null): 
   const kid = byDir.get(p);
   if (kid !== undefined && !stillWatched(kid, st)) dropSubtree(p);
   const idx = byDir.get(dir);
-  if (idx === undefined || !idx.loaded || idx.fallback) return stale(dir);
+  if (idx !== undefined && idx.fallback) return; // its names are probed live
+  if (idx === undefined || !idx.loaded) return stale(dir);
   if (st === undefined) return removed(p);
   added(p, typeOfStats(st), true);
 }
