@@ -20,8 +20,9 @@ let n = 0;
 let saved: IndexSettings;
 beforeAll(() => {
   base = fs.mkdtempSync(path.join(os.tmpdir(), 'ovfs-fast-'));
-  // A long TTL: the remembered answers stay valid without I/O for the whole test.
-  saved = configureIndex({ ttlMs: 60_000 });
+  // A long TTL, watched or not: the remembered answers stay valid without I/O for the whole
+  // test (no period of the clock ends between a warm-up and a count).
+  saved = configureIndex({ ttlMs: 60 * 60_000, watchedTtlMs: 60 * 60_000 });
 });
 afterAll(() => {
   configureIndex(saved);
