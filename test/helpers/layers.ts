@@ -124,8 +124,6 @@ export interface Stack {
   destroy(): void;
 }
 
-const SCRATCH_BASE = path.join(os.tmpdir(), 'ovfs-sem');
-
 export function mknodWhiteout(file: string): void {
   execFileSync('mknod', [file, 'c', '0', '0']);
 }
@@ -294,8 +292,8 @@ export function checksumTree(dir: string, prefix: string, out: Record<string, st
 }
 
 function makeStack(specOrFn: StackSpec | ((root: string) => StackSpec), opts: StackOptions, register: (s: Stack) => void): Stack {
-  fs.mkdirSync(SCRATCH_BASE, { recursive: true });
-  const root = fs.mkdtempSync(path.join(SCRATCH_BASE, 't-'));
+  // Directly in the temporary directory: a shared parent would be left behind, empty.
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ovfs-sem-'));
   const spec = typeof specOrFn === 'function' ? specOrFn(root) : specOrFn;
   const lowerNames = Object.keys(spec)
     .filter((k) => /^l\d+$/.test(k))
