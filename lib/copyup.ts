@@ -60,6 +60,22 @@ export function* publish(from: string, to: string): Io<void> {
   }
 }
 
+/**
+ * Make an entry at a temporary name in the work directory with `make`, then put it at `target`
+ * with one rename: a failure or a crash half-way never shows a partial entry there. The
+ * temporary goes when a step fails.
+ */
+export function* stageAndPublish(stack: Stack, target: string, make: (tmp: string) => Io<void>): Io<void> {
+  const tmp = yield* tempPath(stack);
+  try {
+    yield* make(tmp);
+    yield* publish(tmp, target);
+  } catch (err) {
+    try { yield* io.rm(tmp, { force: true }); } catch { /* keep the first error */ }
+    throw err;
+  }
+}
+
 /** Remove a real upper entry by first moving it into the work directory (one atomic step). */
 export function* discard(stack: Stack, real: string): Io<void> {
   const tmp = yield* tempPath(stack);
@@ -148,14 +164,7 @@ function* copyUpEntry(stack: Stack, found: Found, target: string): Io<void> {
     yield* copyUpDirectory(target, yield* statsOf(found));
     return;
   }
-  const tmp = yield* tempPath(stack);
-  try {
-    yield* cloneEntry(found, tmp);
-    yield* publish(tmp, target);
-  } catch (err) {
-    try { yield* io.rm(tmp, { force: true }); } catch { /* keep the first error */ }
-    throw err;
-  }
+  yield* stageAndPublish(stack, target, (tmp) => cloneEntry(found, tmp));
 }
 
 /**
@@ -180,15 +189,10 @@ export function* copyUpChanged(res: Merged, withData: boolean, change: (tmp: str
     const existing = yield* lstatOrNull(target);
     if (existing && !isKernelWhiteout(existing)) return; // copied up meanwhile
     mine = true;
-    const tmp = yield* tempPath(stack);
-    try {
+    yield* stageAndPublish(stack, target, function* (tmp) {
       yield* cloneEntry(found, tmp, withData);
       yield* change(tmp);
-      yield* publish(tmp, target);
-    } catch (err) {
-      try { yield* io.rm(tmp, { force: true }); } catch { /* keep the first error */ }
-      throw err;
-    }
+    });
   });
   yield* applyTimes(parent, before, false);
   return mine;

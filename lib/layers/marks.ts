@@ -52,9 +52,14 @@ export function* clearKernelWhiteout(upperDir: string, name: string): Io<boolean
   return false;
 }
 
+/** True when directory `dir` holds an OCI whiteout `.wh.<name>` (of any type). */
+export function* hasOciWhiteout(dir: string, name: string): Io<boolean> {
+  return hasWhiteoutName(name) && (yield* lstatOrNull(dir + '/' + whiteoutName(name))) !== null;
+}
+
 /** True when the upper directory records a deletion of `name` (either form). */
 export function* hasWhiteout(upperDir: string, name: string): Io<boolean> {
-  if (hasWhiteoutName(name) && (yield* lstatOrNull(upperDir + '/' + whiteoutName(name))) !== null) return true;
+  if (yield* hasOciWhiteout(upperDir, name)) return true;
   const st = yield* lstatOrNull(upperDir + '/' + name);
   return st !== null && isKernelWhiteout(st);
 }

@@ -30,6 +30,9 @@ type AnyFn = (...args: any[]) => any;
 /** Paths shorter than this (UTF-16 units) are shorter than PATH_MAX bytes whatever they hold. */
 const LONGEST_SHORT_PATH = 1366;
 
+/** The fast path's answer for a plain absolute path under no mount (see `fastRoute`). */
+const OUTSIDE: unique symbol = Symbol('outside');
+
 function named<T extends AnyFn>(name: string, fn: T): T {
   Object.defineProperty(fn, 'name', { value: name });
   return fn;
@@ -70,6 +73,18 @@ export function buildFs(table: MountTable): typeof fsTypes {
     return false;
   }
 
+  /**
+   * Where the fast path sends a string path: the overlay to try its remembered answer in (under
+   * a mount, shorter than PATH_MAX; a path not in normal form is never remembered, so it falls
+   * through), OUTSIDE (a plain absolute path under no mount: Node's own function, with the
+   * caller's arguments untouched), or null (the full operation decides).
+   */
+  function fastRoute(p: string): Stack | typeof OUTSIDE | null {
+    const stack = table.find(p);
+    if (stack !== null) return p.length < LONGEST_SHORT_PATH || !pathTooLong(p) ? stack : null;
+    return isNormalAbsolute(p) && !pathTooLong(p) ? OUTSIDE : null;
+  }
+
   function withTargets(args: unknown[], positions: readonly number[], targets: Target[]): unknown[] {
     const out = args.slice();
     positions.forEach((p, i) => { out[p] = targets[i]; });
@@ -103,20 +118,14 @@ export function buildFs(table: MountTable): typeof fsTypes {
         throw present(err, route, args, targets, 'sync');
       }
     });
-    // The fast path for remembered reads: named parameters (no array per call), and the
-    // remembered answers' keys are normal absolute paths, so a hit needs no other check of the
-    // path than its length (a path of PATH_MAX bytes or more fails ENAMETOOLONG, remembered or not).
+    // The fast path for remembered reads: named parameters (no array per call).
     const sync = quick === undefined ? full : named(name + 'Sync', function (this: unknown, p: unknown, o?: unknown) {
       if (typeof p === 'string' && arguments.length <= 2) {
-        const stack = table.find(p);
-        if (stack !== null) {
-          if (p.length < LONGEST_SHORT_PATH || !pathTooLong(p)) {
-            const r = quick(stack, p, o);
-            if (r !== read.SLOW) return r;
-          }
-        } else if (isNormalAbsolute(p) && !pathTooLong(p)) {
-          // Outside every mount: Node's own function, with the caller's arguments untouched.
-          return origSync.apply(this, arguments as unknown as unknown[]);
+        const to = fastRoute(p);
+        if (to === OUTSIDE) return origSync.apply(this, arguments as unknown as unknown[]);
+        if (to !== null) {
+          const r = quick(to, p, o);
+          if (r !== read.SLOW) return r;
         }
       }
       return full.apply(this, arguments as unknown as unknown[]);
@@ -134,12 +143,12 @@ export function buildFs(table: MountTable): typeof fsTypes {
     });
     const quickAsync = route.quickAsync;
     const promise = origPromise && named(name, async function (this: unknown, ...args: unknown[]) {
-      if (quickAsync !== undefined && args.length <= 2) {
-        const p = args[0];
-        if (typeof p === 'string' && isNormalAbsolute(p) && !pathTooLong(p)) {
-          const stack = table.find(p);
-          if (stack === null) return origPromise.apply(this, args);
-          const r = quickAsync(stack, p, args[1]);
+      const p = args[0];
+      if (quickAsync !== undefined && args.length <= 2 && typeof p === 'string') {
+        const to = fastRoute(p);
+        if (to === OUTSIDE) return origPromise.apply(this, args);
+        if (to !== null) {
+          const r = quickAsync(to, p, args[1]);
           if (r !== read.SLOW) {
             try {
               return await r;
@@ -196,13 +205,12 @@ export function buildFs(table: MountTable): typeof fsTypes {
   api.existsSync = named('existsSync', function (this: unknown, ...args: unknown[]) {
     const p = args[0];
     if (typeof p === 'string') {
-      const stack = table.find(p);
-      if (stack !== null) {
-        if (p.length < LONGEST_SHORT_PATH || !pathTooLong(p)) {
-          const r = read.existsQuick(stack, p);
-          if (r !== read.SLOW) return r;
-        }
-      } else if (isNormalAbsolute(p) && !pathTooLong(p)) return original.existsSync.apply(this, args as [fsTypes.PathLike]);
+      const to = fastRoute(p);
+      if (to === OUTSIDE) return original.existsSync.apply(this, args as [fsTypes.PathLike]);
+      if (to !== null) {
+        const r = read.existsQuick(to, p);
+        if (r !== read.SLOW) return r;
+      }
     }
     const targets = targetsOf(args, [0]);
     if (!targets) return original.existsSync.apply(this, args as [fsTypes.PathLike]);

@@ -2,8 +2,8 @@
 import * as fs from 'fs';
 import { io, lstatOrNull, type Io } from '../io';
 import { fsError } from '../errors';
-import { locate, locateEntry, locateParent, dotsDirectory, requireUpper, type Target } from './target';
-import { copyUpParents, copyUpChanged, tempPath, publish } from '../copyup';
+import { locate, locateParent, dotsDirectory, requireUpper, type Target } from './target';
+import { copyUpParents, copyUpChanged, stageAndPublish } from '../copyup';
 import { statsOf } from '../router/resolve';
 import { clearWhiteout } from '../layers/marks';
 import { isReserved } from '../layers/whiteout';
@@ -88,14 +88,7 @@ export function* copyFile(s: Target, d: Target, mode = 0): Io<void> {
   // A new upper file: copied in the work directory and put in place with one rename, so a
   // failure or a crash half-way through the data never shows a partial file over the lower
   // one (the rename also replaces a kernel whiteout at the name).
-  const tmp = yield* tempPath(rd.stack);
-  try {
-    yield* io.copyFile(from, tmp, copyMode);
-    yield* publish(tmp, dir + '/' + rd.name);
-  } catch (err) {
-    try { yield* io.rm(tmp, { force: true }); } catch { /* keep the first error */ }
-    throw err;
-  }
+  yield* stageAndPublish(rd.stack, dir + '/' + rd.name, (tmp) => io.copyFile(from, tmp, copyMode));
   yield* clearWhiteout(dir, rd.name);
 }
 

@@ -1,5 +1,4 @@
 /** Operations on names: mkdir, mkdtemp, unlink, rmdir, rm, rename, link, symlink. */
-import * as path from 'path';
 import * as fs from 'fs';
 import { io, lstatOrNull, unlinkIfPresent, type Io } from '../io';
 import { fsError, pinPath } from '../errors';
@@ -7,7 +6,7 @@ import { locate, locateEntry, locateParent, targetFor, requireUpper, lowerEntry,
 import { listMerged } from './listing';
 import { lookupChild, statsOf, type Merged, type Found } from '../router/resolve';
 import { copyUp, copyUpParents, tempPath, discard, publish, cloneEntry, cloneDirectory, settleTimes } from '../copyup';
-import { writeWhiteout, clearWhiteout, clearKernelWhiteout, hasWhiteout, writeOpaqueMarker, requireWhiteoutName } from '../layers/marks';
+import { writeWhiteout, clearWhiteout, hasWhiteout, writeOpaqueMarker, requireWhiteoutName } from '../layers/marks';
 import { isReserved, isKernelWhiteout, whiteoutName, OPAQUE_MARKER } from '../layers/whiteout';
 import { withUndo, type Undo } from '../undo';
 import { isAtOrUnder } from '../paths';
@@ -47,6 +46,21 @@ function* dropAside(aside: string | null): Io<void> {
 }
 
 /**
+ * Put a new entry at `dir/name` in the upper with `make` (given its real path and the undo),
+ * over whatever whiteout hides the name: a kernel one is set aside first (put back if a step
+ * fails), an OCI one is cleared once the entry is there. A failure at any step leaves nothing.
+ */
+function* createOverWhiteouts(stack: Stack, dir: string, name: string, make: (at: string, undo: Undo) => Io<void>): Io<void> {
+  const aside = yield* withUndo(function* (undo): Io<string | null> {
+    const kernel = yield* setAsideKernelWhiteout(stack, dir, name, undo);
+    yield* make(dir + '/' + name, undo);
+    yield* clearWhiteout(dir, name);
+    return kernel;
+  });
+  yield* dropAside(aside);
+}
+
+/**
  * An empty whiteout file made in the work directory, to be renamed into place as the last step
  * of an operation: its inode exists before anything visible changes (ENOSPC strikes first).
  */
@@ -67,18 +81,14 @@ function* makeDirectoryIn(stack: Stack, dir: string, name: string, mode: number)
     yield* io.mkdir(target, mode);
     return;
   }
-  const aside = yield* withUndo(function* (undo): Io<string | null> {
+  yield* createOverWhiteouts(stack, dir, name, function* (at, undo) {
     const tmp = yield* tempPath(stack);
     yield* io.mkdir(tmp, mode);
     undo.add(() => io.rm(tmp, { recursive: true, force: true }));
     yield* writeOpaqueMarker(tmp);
-    const kernel = yield* setAsideKernelWhiteout(stack, dir, name, undo);
-    yield* publish(tmp, target);
-    undo.add(() => discard(stack, target));
-    yield* clearWhiteout(dir, name);
-    return kernel;
+    yield* publish(tmp, at);
+    undo.add(() => discard(stack, at));
   });
-  yield* dropAside(aside);
 }
 
 function* mkdirOne(t: Target, mode: number): Io<void> {
@@ -588,16 +598,12 @@ export function* link(s: Target, d: Target): Io<void> {
   const toDir = yield* copyUpParents(rd);
   const lowerSource = rs.found!.layer.role === 'lower';
   // A refused link takes back the copy-up it made (a failed operation copies nothing up).
-  const aside = yield* withUndo(function* (undo): Io<string | null> {
+  yield* createOverWhiteouts(rs.stack, toDir, rd.name, function* (at, undo) {
     const from = yield* copyUp(rs);
     if (lowerSource) undo.add(() => unlinkIfPresent(from));
-    const kernel = yield* setAsideKernelWhiteout(rs.stack, toDir, rd.name, undo);
-    yield* io.link(from, toDir + '/' + rd.name);
-    undo.add(() => unlinkIfPresent(toDir + '/' + rd.name));
-    yield* clearWhiteout(toDir, rd.name);
-    return kernel;
+    yield* io.link(from, at);
+    undo.add(() => unlinkIfPresent(at));
   });
-  yield* dropAside(aside);
 }
 
 export function* symlink(target: string | Buffer, d: Target, type?: string | null): Io<void> {
@@ -614,12 +620,8 @@ export function* symlink(target: string | Buffer, d: Target, type?: string | nul
   requireUpper(rd, 'symlink');
   if (isReserved(rd.name)) throw reservedName('symlink');
   const dir = yield* copyUpParents(rd);
-  const aside = yield* withUndo(function* (undo): Io<string | null> {
-    const kernel = yield* setAsideKernelWhiteout(rd.stack, dir, rd.name, undo);
-    yield* io.symlink(target, dir + '/' + rd.name, type);
-    undo.add(() => unlinkIfPresent(dir + '/' + rd.name));
-    yield* clearWhiteout(dir, rd.name);
-    return kernel;
+  yield* createOverWhiteouts(rd.stack, dir, rd.name, function* (at, undo) {
+    yield* io.symlink(target, at, type);
+    undo.add(() => unlinkIfPresent(at));
   });
-  yield* dropAside(aside);
 }

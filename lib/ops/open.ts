@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import { io, type Io } from '../io';
 import { fsError } from '../errors';
-import { locate, locateEntry, locateParent, requireUpper, dotsDirectory, type Target } from './target';
+import { locate, locateParent, requireUpper, dotsDirectory, type Target } from './target';
 import { copyUp, copyUpParents, copyUpChanged } from '../copyup';
 import { clearWhiteout, clearKernelWhiteout } from '../layers/marks';
 import { isReserved } from '../layers/whiteout';

@@ -28,9 +28,14 @@ export function unsettled(t: Target): boolean {
 export function* settle(t: Target, syscall: string): Io<Target> {
   if (t.fail !== undefined) throw fsError(t.fail, syscall);
   if (t.walk === undefined || t.walk.lexical !== t.abs) return t;
-  const mounts: MountTable = t.mounts ?? { find: (abs) => (t.stack && isAtOrUnder(abs, t.stack.mount) ? t.stack : null) };
-  const abs = yield* undot(t.walk.raw, mounts, syscall);
-  return { abs, shown: t.shown, slash: t.slash, dots: t.dots, walk: undefined, fail: undefined, stack: mounts.find(abs), mounts: t.mounts };
+  const abs = yield* undot(t.walk.raw, { find: (p) => mountOf(t, p) }, syscall);
+  return { abs, shown: t.shown, slash: t.slash, dots: t.dots, walk: undefined, fail: undefined, stack: mountOf(t, abs), mounts: t.mounts };
+}
+
+/** The overlay holding `abs`: from every mount when `t` knows them, else `t`'s own. */
+function mountOf(t: Target, abs: string): Stack | null {
+  if (t.mounts) return t.mounts.find(abs);
+  return t.stack && isAtOrUnder(abs, t.stack.mount) ? t.stack : null;
 }
 
 export function* locate(t: Target, follow: boolean, syscall: string): Io<Resolved> {
@@ -52,7 +57,7 @@ export function* locateEntry(t: Target, syscall: string): Io<Resolved> {
   return res;
 }
 
-export function* requireRealDirectory(dir: string, syscall: string): Io<void> {
+function* requireRealDirectory(dir: string, syscall: string): Io<void> {
   let st;
   try {
     st = yield* io.stat(dir);
@@ -65,7 +70,7 @@ export function* requireRealDirectory(dir: string, syscall: string): Io<void> {
 /** A Target for another path string, in the same overlay when it lies under its mountpoint. */
 export function targetFor(t: Target, shown: string): Target {
   const parsed = parsePath(shown)!;
-  const stack = t.mounts ? t.mounts.find(parsed.abs) : t.stack && isAtOrUnder(parsed.abs, t.stack.mount) ? t.stack : null;
+  const stack = mountOf(t, parsed.abs);
   // A path spelled from one that was not UTF-8 (decoded lossily) still fails as it did.
   const fail = parsed.fail ?? (t.fail === 'EILSEQ' ? t.fail : undefined);
   return { ...parsed, fail, stack, mounts: t.mounts };
@@ -79,11 +84,7 @@ export function* locateParent(t: Target, syscall: string): Io<Resolved | null> {
   if (unsettled(t)) t = yield* settle(t, syscall);
   const dir = path.dirname(t.abs);
   if (dir === t.abs) return null;
-  const stack = t.mounts ? t.mounts.find(dir) : t.stack && isAtOrUnder(dir, t.stack.mount) ? t.stack : null;
-  const res = yield* locate({ abs: dir, shown: t.shown, slash: true, dots: false, walk: undefined, fail: undefined, stack, mounts: t.mounts }, true, syscall);
-  if (res.kind === 'merged' && res.found === null) throw fsError('ENOENT', syscall);
-  if (res.kind === 'external') yield* requireRealDirectory(res.real, syscall);
-  return res;
+  return yield* locateDirectory({ abs: dir, shown: t.shown, slash: true, dots: false, walk: undefined, fail: undefined, stack: mountOf(t, dir), mounts: t.mounts }, syscall);
 }
 
 /**
@@ -91,6 +92,11 @@ export function* locateParent(t: Target, syscall: string): Io<Resolved | null> {
  * kernel's walk to that last component finds it (ENOENT, ENOTDIR when it cannot be).
  */
 export function* dotsDirectory(t: Target, syscall: string): Io<Resolved> {
+  return yield* locateDirectory(t, syscall);
+}
+
+/** `t` as a directory the walk must find (ENOENT, ENOTDIR when it cannot). */
+function* locateDirectory(t: Target, syscall: string): Io<Resolved> {
   const res = yield* locate({ ...t, slash: true }, true, syscall);
   if (res.kind === 'merged' && res.found === null) throw fsError('ENOENT', syscall);
   if (res.kind === 'external') yield* requireRealDirectory(res.real, syscall);

@@ -476,9 +476,7 @@ export function watchRenewed(idx: DirIndex): void {
 export function watchLost(idx: DirIndex): void {
   unwatch(idx);
   if (!idx.dead) {
-    idx.version++;
-    generation++;
-    idx.loaded = false;
+    invalidate(idx);
     dropBelow(idx);
   }
 }
@@ -543,7 +541,10 @@ export function dropSubtree(p: string): void {
 function stale(dir: string | null): void {
   if (dir === null) return;
   const idx = byDir.get(dir);
-  if (idx === undefined) return;
+  if (idx !== undefined) invalidate(idx);
+}
+
+function invalidate(idx: DirIndex): void {
   idx.version++;
   generation++;
   idx.loaded = false;
@@ -770,7 +771,7 @@ export function configureIndex(s: Partial<IndexSettings>): IndexSettings {
   // read again (and watched) at their next use.
   if (s.watch !== undefined || s.maxWatches !== undefined) {
     refusedAt = -Infinity;
-    if (settings.watch) for (const idx of byDir.values()) if (idx.watch === null && idx.loaded) stale(idx.real);
+    if (settings.watch) for (const idx of byDir.values()) if (idx.watch === null && idx.loaded) invalidate(idx);
   }
   if (!settings.watch || watches > settings.maxWatches) for (const idx of byDir.values()) if (!settings.watch || watches > settings.maxWatches) unwatch(idx);
   if (s.maxEntries !== undefined) settings.maxEntries = s.maxEntries;

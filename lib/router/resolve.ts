@@ -13,10 +13,11 @@
  */
 import * as path from 'path';
 import type { Stack, Member, Layer } from '../layers/stack';
-import { isReserved, whiteoutName, hasWhiteoutName, nameTooLong, isKernelWhiteout, OPAQUE_MARKER } from '../layers/whiteout';
+import { isReserved, nameTooLong, isKernelWhiteout, OPAQUE_MARKER } from '../layers/whiteout';
 import { io, lstatOrNull, type Io } from '../io';
 import { fsError } from '../errors';
 import { isAtOrUnder, relativeTo } from '../paths';
+import { hasOciWhiteout } from '../layers/marks';
 import {
   clock, usable, touch, ensure, revalidateNow, indexOf, childIndex, indexEpoch, indexGeneration, clockNow, freshUntil, maxPaths, type DirIndex,
   T_FILE, T_DIR, T_LINK, T_WHITEOUT,
@@ -101,7 +102,7 @@ function* probeChild(members: readonly Member[], name: string): Io<Found | null>
     const real = m.real + '/' + name;
     const st = yield* lstatOrNull(real);
     if (st === null) {
-      if (hasWhiteoutName(name) && (yield* lstatOrNull(m.real + '/' + whiteoutName(name))) !== null) break;
+      if (yield* hasOciWhiteout(m.real, name)) break;
       continue;
     }
     if (isKernelWhiteout(st)) break;
@@ -189,7 +190,7 @@ function* lookupWithIo(members: readonly Member[], name: string, deps: Deps | nu
       if (deps !== null) deps.ok = false;
       const st = yield* lstatOrNull(m.real + '/' + name);
       if (st === null) {
-        if (hasWhiteoutName(name) && (yield* lstatOrNull(m.real + '/' + whiteoutName(name))) !== null) break;
+        if (yield* hasOciWhiteout(m.real, name)) break;
         continue;
       }
       t = isKernelWhiteout(st) ? T_WHITEOUT : st.isDirectory() ? T_DIR : st.isFile() ? T_FILE : st.isSymbolicLink() ? T_LINK : 0;
